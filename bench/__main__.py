@@ -1,0 +1,17 @@
+"""`make bench`: every benchmark, each printing one summary line `name key=value …`."""
+
+from __future__ import annotations
+
+import importlib
+
+BENCHMARKS = ("bench.engine",)
+
+
+def main() -> None:
+    """Run each benchmark module's `main()` in turn."""
+    for name in BENCHMARKS:
+        importlib.import_module(name).main()
+
+
+if __name__ == "__main__":
+    main()

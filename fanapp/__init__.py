@@ -1,0 +1,52 @@
+"""fanapp: "your Soundtrack", a two-character episode and a mash-up from your own listening history."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from fanapp.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment (or `config`), database, security, blueprints."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        settings = Settings.from_env(instance_path=app.instance_path)
+        if config:
+            settings = settings.override(**config)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        DEBUG=False if settings.production else app.debug,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session cookie
+        WTF_CSRF_SSL_STRICT=False,  # CSRF is checked by token; Referer is not required (privacy)
+    )
+    # Tokens and codes must never reach the logs: spotipy logs request headers at DEBUG.
+    for name in ("spotipy", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    from fanapp import cli, db, security, views
+
+    db.init_app(app, settings)
+    security.init_app(app, settings)
+    views.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,21 @@
+"""Full page first, fragment second: one route answers htmx with a partial and browsers with the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import make_response, render_template, request
+from werkzeug.wrappers import Response
+
+
+def is_htmx() -> bool:
+    """True for a request htmx made to swap part of a page (not a boosted navigation)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def render(page: str, fragment: str, **context: Any) -> Response:
+    """Render `fragment` for htmx and `page` (which includes it) otherwise; caches keep them apart."""
+    template = fragment if is_htmx() else page
+    response = make_response(render_template(template, **context))
+    response.vary.add("HX-Request")
+    return response

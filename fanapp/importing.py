@@ -1,0 +1,69 @@
+"""The import: fetch a history once from any source, deduplicate it, store it whole or not at all."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, delete
+
+from fanapp.models import Listener, Track, utcnow
+from fanapp.sources import HistorySource, ImportedTrack, SourceError, merge
+
+
+def _row(listener_id: int, t: ImportedTrack) -> Track:
+    return Track(
+        listener_id=listener_id,
+        source_id=t.source_id,
+        title=t.title,
+        artists=t.artists,
+        album=t.album,
+        release_year=t.release_year,
+        duration_ms=t.duration_ms,
+        explicit=t.explicit,
+        isrc=t.isrc,
+        image_url=t.image_url,
+        spotify_url=t.spotify_url,
+        top_ranks=t.top_ranks,
+        play_times=sorted(p.isoformat() for p in t.play_times),
+        play_count=max(t.play_count, len(t.play_times)),
+        saved_at=t.saved_at,
+        features=t.features,
+    )
+
+
+def run_import(session: Session, *, listener: Listener, source: HistorySource) -> int:
+    """Fetch the history from `source` and replace the listener's tracks with it; returns the song count.
+
+    The fetch completes before anything is written, and the write is one transaction: a failure leaves
+    the listener marked `failed` with a message for the visitor, never a half-imported history.
+    """
+    assert listener.id is not None
+
+    def progress(stage: str) -> None:
+        listener.import_stage = stage
+        session.add(listener)
+        session.commit()
+
+    listener.import_status = "running"
+    listener.import_error = ""
+    progress("Starting")
+    try:
+        history = source.fetch(progress)
+    except SourceError as exc:
+        listener.import_status = "failed"
+        listener.import_error = exc.message[:500]
+        listener.import_stage = ""
+        session.add(listener)
+        session.commit()
+        raise
+
+    tracks = merge(history.tracks)
+    session.exec(delete(Track).where(col(Track.listener_id) == listener.id))
+    session.add_all(_row(listener.id, t) for t in tracks)
+    listener.external_id = history.external_id or listener.external_id
+    listener.display_name = history.display_name or listener.display_name
+    listener.import_notes = history.notes
+    listener.import_status = "done"
+    listener.import_stage = ""
+    listener.imported_at = utcnow()
+    session.add(listener)
+    session.commit()
+    return len(tracks)

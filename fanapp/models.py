@@ -1,0 +1,127 @@
+"""All tables in one module: what a listener imported, the episodes built from it, and caches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Aware UTC now: every stored time is UTC."""
+    return datetime.now(UTC)
+
+
+class Listener(SQLModel, table=True):
+    """A visitor's connected history: who (privately) and how far the import got."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=20)  # spotify, demo, lastfm, export, pick
+    external_id: str | None = Field(default=None, max_length=255, index=True)  # never shown publicly
+    display_name: str = Field(default="", max_length=200)
+    import_status: str = Field(default="pending", max_length=20)  # pending, running, done, failed
+    import_stage: str = Field(default="", max_length=200)  # what is being fetched, for the progress page
+    import_error: str = Field(default="", max_length=500)
+    import_notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    imported_at: datetime | None = None
+
+
+class SpotifyToken(SQLModel, table=True):
+    """A listener's Spotify tokens, Fernet-encrypted; one row per listener, deleted on disconnect."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    listener_id: int = Field(foreign_key="listener.id", unique=True, ondelete="CASCADE")
+    access_token: str  # encrypted
+    refresh_token: str | None = None  # encrypted
+    scope: str = Field(default="", max_length=500)
+    expires_at: datetime
+
+
+class Track(SQLModel, table=True):
+    """One song of a listener's imported history, deduplicated, with what it was to them."""
+
+    __table_args__ = (UniqueConstraint("listener_id", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    listener_id: int = Field(foreign_key="listener.id", index=True, ondelete="CASCADE")
+    source_id: str = Field(max_length=255)  # Spotify id for Spotify tracks, the source's own id otherwise
+    title: str = Field(max_length=500)
+    artists: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    album: str = Field(default="", max_length=500)
+    release_year: int | None = None
+    duration_ms: int | None = None
+    explicit: bool = False
+    isrc: str | None = Field(default=None, max_length=20)
+    image_url: str | None = Field(default=None, max_length=1000)
+    spotify_url: str | None = Field(default=None, max_length=1000)
+    top_ranks: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    play_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    play_count: int = 0
+    saved_at: datetime | None = None
+    # {"tempo": {"value": 120.0, "source": "deezer"}, ...}; missing features are absent, never invented
+    features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Episode(SQLModel, table=True):
+    """A two-character episode: a draft while building, public under its slug once published."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    listener_id: int | None = Field(default=None, foreign_key="listener.id", index=True, ondelete="SET NULL")
+    slug: str | None = Field(default=None, max_length=32, unique=True)
+    status: str = Field(default="draft", max_length=20)  # draft, published
+    title: str = Field(default="", max_length=200)
+    basis: str = Field(default="", max_length=200)  # what the casting was based on
+    show_display_name: bool = False
+    display_name: str = Field(default="", max_length=200)  # copied at publish only if ticked
+    # {"a_id", "b_id", "score", "reasons": [...], "uses_features"} of the chosen pair, plus "alternatives"
+    mashup: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    campaign: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = None
+
+
+class Character(SQLModel, table=True):
+    """One of an episode's two characters (a or b): name and the line that describes them."""
+
+    __table_args__ = (UniqueConstraint("episode_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True, ondelete="CASCADE")
+    key: str = Field(max_length=1)  # "a" or "b"
+    name: str = Field(max_length=60)
+    description: str = Field(default="", max_length=300)
+    archetype: str = Field(default="", max_length=60)
+
+
+class EpisodeSong(SQLModel, table=True):
+    """A song in a character's soundtrack, in story order, copied so a published episode stands alone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True, ondelete="CASCADE")
+    character: str = Field(max_length=1)  # "a" or "b"
+    position: int
+    track_id: int | None = Field(default=None, foreign_key="track.id", ondelete="SET NULL")
+    source_id: str = Field(max_length=255)
+    title: str = Field(max_length=500)
+    artists: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    album: str = Field(default="", max_length=500)
+    image_url: str | None = Field(default=None, max_length=1000)
+    spotify_url: str | None = Field(default=None, max_length=1000)
+    reason: str = Field(default="", max_length=200)
+
+
+class FeatureCache(SQLModel, table=True):
+    """Musical features a provider returned for a song (or that it had none), so it is asked once."""
+
+    __table_args__ = (UniqueConstraint("provider", "lookup_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=30)
+    lookup_key: str = Field(max_length=255)  # Spotify id or ISRC, as the provider is asked
+    features: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    found: bool = True
+    fetched_at: datetime = Field(default_factory=utcnow)

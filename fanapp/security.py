@@ -1,0 +1,58 @@
+"""CSRF protection and the security headers every response carries."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from flask_wtf.csrf import CSRFProtect
+
+from fanapp.config import Settings
+
+HTMX_VERSION = "2.0.11"
+HTMX_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+# Subresource Integrity of that exact file (npm package htmx.org, dist/htmx.min.js): a tampered CDN
+# copy is refused by the browser. The browser tests serve the npm file in place of the CDN to prove it.
+HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+SPOTIFY_IMAGE_HOSTS = ("https://i.scdn.co", "https://*.scdn.co", "https://*.spotifycdn.com")
+
+
+def content_security_policy(settings: Settings, *, embed: bool) -> str:
+    """A strict CSP: no inline script or eval; only embeds may be framed, by the configured origins."""
+    ancestors = " ".join(("'self'", *settings.embed_allowed_origins)) if embed else "'none'"
+    image_hosts = " ".join(SPOTIFY_IMAGE_HOSTS)
+    if not settings.production:
+        # In development and tests the Spotify double serves cover art from loopback.
+        image_hosts += " http://127.0.0.1:*"
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self' https://cdn.jsdelivr.net",
+            "style-src 'self'",
+            f"img-src 'self' data: {image_hosts}",
+            "frame-src https://open.spotify.com",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            f"frame-ancestors {ancestors}",
+        )
+    )
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Turn on CSRF for every POST and add the headers after every request."""
+    app.extensions["fanapp.csrf"] = CSRFProtect(app)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        embed = request.path.startswith("/embed/")
+        h = response.headers
+        h.setdefault("Content-Security-Policy", content_security_policy(settings, embed=embed))
+        if not embed:
+            h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        # Same-origin requests keep the full Referer (Flask-WTF checks it on HTTPS); others get the origin.
+        h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if settings.production:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response

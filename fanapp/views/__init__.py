@@ -1,0 +1,33 @@
+"""Blueprints: thin views over the service modules."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+
+from fanapp import security
+
+
+def spotify_link(song: dict[str, Any]) -> str:
+    """The song's Spotify page, or a Spotify search for it when the source had no Spotify id."""
+    url = song.get("spotify_url") or ""
+    if isinstance(url, str) and url.startswith("https://open.spotify.com/"):
+        return url
+    terms = f"{song.get('title', '')} {' '.join(song.get('artists', []))}"[:200]
+    return "https://open.spotify.com/search/" + quote(terms, safe="")
+
+
+def init_app(app: Flask) -> None:
+    """Register every blueprint and the helpers templates share."""
+    from fanapp.views import builder, connect, pages, share
+
+    for module in (pages, connect, builder, share):
+        app.register_blueprint(module.bp)
+
+    app.add_template_filter(spotify_link)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"htmx_url": security.HTMX_URL, "htmx_sri": security.HTMX_SRI}

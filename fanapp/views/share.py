@@ -1,0 +1,67 @@
+"""Public pages of a published episode: the share page and its JSON (no login, no cookies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from fanapp import episodes
+from fanapp.db import db
+from fanapp.models import Episode
+
+bp = Blueprint("share", __name__)
+
+PUBLIC_CACHE = "public, max-age=300, stale-while-revalidate=60"
+
+
+def _published(slug: str) -> Episode:
+    episode = episodes.published(db(), slug)
+    if episode is None:
+        abort(404, description="There is no published episode at this address. It may have been removed.")
+    return episode
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL, on PUBLIC_BASE_URL when it is set (share links, OG tags, oEmbed)."""
+    base: str = current_app.config["SETTINGS"].public_base_url
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def _public(response: Response, episode: Episode) -> Response:
+    # A published episode never changes in place: caches and CDNs may keep it; the version makes the ETag.
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    response.set_etag(f"{episode.slug}-v{episode.version}-{request.path}")
+    return response.make_conditional(request)
+
+
+def _json_view(view: dict[str, Any]) -> dict[str, Any]:
+    for character in view["characters"]:
+        for song in character["songs"]:
+            song.pop("song_id", None)
+    for pair in [view["mashup"], *view["alternatives"]]:
+        if pair:
+            pair["a"].pop("song_id", None)
+            pair["b"].pop("song_id", None)
+    return view
+
+
+@bp.get("/s/<slug>")
+def page(slug: str) -> Response:
+    """The public share page."""
+    episode = _published(slug)
+    view = episodes.view(db(), episode)
+    html = render_template("pages/share.html", view=view, share_url=absolute_url("share.page", slug=slug))
+    return _public(make_response(html), episode)
+
+
+@bp.get("/s/<slug>.json")
+def as_json(slug: str) -> Response:
+    """The published episode as JSON."""
+    episode = _published(slug)
+    view = _json_view(episodes.view(db(), episode))
+    view["url"] = absolute_url("share.page", slug=slug)
+    return _public(jsonify(view), episode)
