@@ -43,10 +43,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     for name in ("spotipy", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from fanapp import cli, db, security, views
+    from fanapp import cli, db, limits, security, views
 
     db.init_app(app, settings)
     security.init_app(app, settings)
+    limits.init_app(app, settings)
     views.init_app(app)
     cli.init_app(app)
     return app

@@ -56,6 +56,14 @@ class Settings:
     # the import makes at most 4 + this many Spotify calls.
     saved_pages: int = 2
     trusted_proxies: int = 0
+    rate_limits_enabled: bool = True
+    # Spotify calls allowed per rolling 30 s across all workers (Spotify does not publish its limit).
+    spotify_budget: int = 120
+    limit_connect: str = "20 per minute;200 per hour"
+    limit_publish: str = "20 per minute;100 per hour"
+    limit_missing: str = "30 per minute"
+    # Every Redis key of this app starts with this (rate limits, pause flags, queue locks): tests use their own.
+    redis_prefix: str = "fanapp:"
 
     @property
     def production(self) -> bool:
@@ -93,6 +101,11 @@ class Settings:
             upstream_timeout=float(env.get("UPSTREAM_TIMEOUT", d.upstream_timeout)),
             saved_pages=int(env.get("SPOTIFY_SAVED_PAGES", d.saved_pages)),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", d.trusted_proxies)),
+            limit_connect=env.get("RATE_LIMIT_CONNECT", d.limit_connect),
+            limit_publish=env.get("RATE_LIMIT_PUBLISH", d.limit_publish),
+            limit_missing=env.get("RATE_LIMIT_MISSING", d.limit_missing),
+            redis_prefix=env.get("REDIS_PREFIX", d.redis_prefix),
+            spotify_budget=int(env.get("SPOTIFY_CALL_BUDGET", d.spotify_budget)),
         ).validated()
 
     def override(self, **changes: Any) -> Settings:
@@ -119,3 +132,11 @@ class Settings:
             derived = base64.urlsafe_b64encode(hashlib.sha256(self.secret_key.encode()).digest()).decode()
             return replace(self, token_keys=(derived,))
         return self
+
+
+def current() -> Settings:
+    """The running app's settings (inside a request or app context)."""
+    from flask import current_app
+
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings

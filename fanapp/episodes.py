@@ -113,6 +113,15 @@ def propose(session: Session, *, listener: Listener, campaign: dict[str, str] | 
     return episode
 
 
+def latest_draft(session: Session, *, listener_id: int) -> Episode | None:
+    """The listener's newest unpublished episode, if any (so a reload does not cast a second one)."""
+    return session.exec(
+        select(Episode)
+        .where(Episode.listener_id == listener_id, Episode.status == "draft")
+        .order_by(col(Episode.id).desc())
+    ).first()
+
+
 def draft(session: Session, *, episode_id: int, listener_id: int | None) -> Episode | None:
     """The listener's own draft with this id (None for someone else's or a published one)."""
     episode = session.get(Episode, episode_id)

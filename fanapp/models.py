@@ -25,6 +25,7 @@ class Listener(SQLModel, table=True):
     import_stage: str = Field(default="", max_length=200)  # what is being fetched, for the progress page
     import_error: str = Field(default="", max_length=500)
     import_notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    import_resume_at: datetime | None = None  # when a paused import will run again (queue mode)
     created_at: datetime = Field(default_factory=utcnow)
     imported_at: datetime | None = None
 

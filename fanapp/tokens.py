@@ -9,7 +9,9 @@ from sqlmodel import Session, select
 
 from fanapp.config import Settings
 from fanapp.models import SpotifyToken
-from fanapp.sources.spotify import TokenSet
+from fanapp.sources import spotify
+from fanapp.sources.spotify import SpotifyAuthError, TokenSet
+from fanapp.upstream import named_lock
 
 
 def _fernet(settings: Settings) -> MultiFernet:
@@ -48,6 +50,34 @@ def load(session: Session, *, settings: Settings, listener_id: int) -> TokenSet 
 def expired(tokens: TokenSet, *, margin: timedelta = timedelta(seconds=60)) -> bool:
     """True when the access token is (about to be) no longer valid."""
     return tokens.expires_at - margin <= datetime.now(UTC)
+
+
+def access_token(session: Session, *, settings: Settings, listener_id: int) -> str:
+    """A valid access token for the listener, refreshing it if needed (one refresh at a time).
+
+    Refresh tokens may rotate: two workers refreshing at once would each spend the same refresh token
+    and one would lose. So a shared lock serialises refreshes per listener, and whoever waited re-reads
+    the row first: usually someone else has refreshed already. `invalid_grant` is final: the tokens are
+    deleted and the visitor must connect again (no retry).
+    """
+    current = load(session, settings=settings, listener_id=listener_id)
+    if current is not None and not expired(current):
+        return current.access_token
+    with named_lock(settings, f"refresh:{listener_id}"):
+        session.expire_all()
+        current = load(session, settings=settings, listener_id=listener_id)
+        if current is None or not current.refresh_token:
+            raise SpotifyAuthError("Your Spotify connection has ended. Please connect again.")
+        if not expired(current):
+            return current.access_token
+        try:
+            fresh = spotify.refresh(settings, current.refresh_token)
+        except SpotifyAuthError as exc:
+            if exc.error == "invalid_grant":
+                forget(session, listener_id=listener_id)
+            raise
+        save(session, settings=settings, listener_id=listener_id, tokens=fresh)
+        return fresh.access_token
 
 
 def forget(session: Session, *, listener_id: int) -> None:

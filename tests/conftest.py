@@ -21,10 +21,13 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for a test app: nothing read from the real environment."""
-    return Settings.from_env(environ={"FANAPP_ENV": "test", "DATABASE_URL": database_url}).override(
-        **overrides
-    )
+    """Settings for a test app: nothing read from the real environment; its own Redis key prefix."""
+    environ = {
+        "FANAPP_ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_PREFIX": f"fanapp-test-{uuid.uuid4().hex}:",
+    }
+    return Settings.from_env(environ=environ).override(**overrides)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from spotipy.oauth2 import SpotifyOAuth, SpotifyOauthError
 
 from fanapp.config import SPOTIFY_SCOPES, Settings
 from fanapp.sources import History, ImportedTrack, Progress, SourceError, clean_text, merge
+from fanapp.upstream import guarded_session
 
 TOP_RANGES = ("short_term", "medium_term", "long_term")
 PAGE = 50  # Spotify's maximum page size for these endpoints
@@ -49,10 +50,11 @@ class TokenSet:
     scope: str
 
 
-def _session() -> requests.Session:
-    # A plain session, no urllib3 Retry: spotipy's own retries sleep inside the web worker on a 429 and
-    # report a 5xx burst as a 429. We retry 5xx ourselves, a bounded number of times (see `_call`).
-    return requests.Session()
+def _session(settings: Settings, wait: float = 0.0) -> requests.Session:
+    # Our own session, no urllib3 Retry: spotipy's retries sleep inside the web worker on a 429 and report
+    # a 5xx burst as a 429. We retry 5xx ourselves, a bounded number of times (see `_call`); the session
+    # refuses calls while Spotify has paused us and keeps the app inside its call budget.
+    return guarded_session(settings, "spotify", wait=wait)
 
 
 def oauth(settings: Settings) -> SpotifyOAuth:
@@ -63,7 +65,7 @@ def oauth(settings: Settings) -> SpotifyOAuth:
         redirect_uri=settings.spotify_redirect_uri,
         scope=" ".join(SPOTIFY_SCOPES),
         cache_handler=MemoryCacheHandler(),
-        requests_session=_session(),
+        requests_session=_session(settings),
         requests_timeout=settings.upstream_timeout,
         open_browser=False,
     )
@@ -146,11 +148,15 @@ def refresh(settings: Settings, refresh_token: str) -> TokenSet:
     return _token_set(info, fallback_refresh=refresh_token)
 
 
-def client(settings: Settings, access_token: str) -> spotipy.Spotify:
-    """A spotipy Web API client with a timeout and no internal retries or sleeps."""
+def client(settings: Settings, access_token: str, *, budget_wait: float = 0.0) -> spotipy.Spotify:
+    """A spotipy Web API client with a timeout and no internal retries or sleeps.
+
+    `budget_wait`: how long a call may wait for room in the app's call budget (jobs only; never a
+    web request).
+    """
     sp = spotipy.Spotify(
         auth=access_token,
-        requests_session=_session(),
+        requests_session=_session(settings, budget_wait),
         requests_timeout=settings.upstream_timeout,
         retries=0,
         status_retries=0,

@@ -21,10 +21,11 @@ def spotify_link(song: dict[str, Any]) -> str:
 
 def init_app(app: Flask) -> None:
     """Register every blueprint and the helpers templates share."""
-    from fanapp.views import builder, connect, pages, share
+    from fanapp.views import builder, connect, embed, images, pages, share
 
-    for module in (pages, connect, builder, share):
+    for module in (pages, connect, builder, share, embed, images):
         app.register_blueprint(module.bp)
+    images.init_app(app)
 
     app.add_template_filter(spotify_link)
 

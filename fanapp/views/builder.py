@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from fanapp import episodes
 from fanapp.db import db
 from fanapp.htmx import is_htmx, render
+from fanapp.limits import limiter, publish_limit
 from fanapp.models import Episode, Listener, Track
 
 bp = Blueprint("builder", __name__, url_prefix="/build")
@@ -119,6 +120,7 @@ def rename(episode_id: int) -> Response:
 
 
 @bp.post("/<int:episode_id>/publish")
+@limiter.limit(publish_limit)
 def publish(episode_id: int) -> Response | str:
     """Publish and land on the public share page."""
     episode = _draft(episode_id)

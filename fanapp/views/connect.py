@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from fanapp import importing, tokens
-from fanapp.config import Settings
+from fanapp import campaign, config, jobs, tokens
 from fanapp.db import db
 from fanapp.engine import EngineError
-from fanapp.episodes import propose
+from fanapp.limits import connect_limit, limiter
+from fanapp.episodes import latest_draft, propose
+from fanapp.htmx import is_htmx, render
 from fanapp.models import Listener
-from fanapp.sources import HistorySource, SourceError
+from fanapp.sources import SourceError
 from fanapp.sources import spotify as spotify_source
-from fanapp.sources.demo import DemoSource
 
 bp = Blueprint("connect", __name__)
-
-CAMPAIGN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "c")
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SETTINGS"]
-    return settings
-
-
-def remember_campaign() -> None:
-    """Keep campaign parameters from the URL in the session so the episode can carry them."""
-    found = {k: request.args[k][:100] for k in CAMPAIGN_KEYS if request.args.get(k)}
-    if found:
-        session["campaign"] = found
 
 
 def _start_listener(source: str) -> Listener:
@@ -39,43 +25,82 @@ def _start_listener(source: str) -> Listener:
     db().add(listener)
     db().commit()
     # A new identity after connecting: drop whatever the old cookie carried (fixation), keep the campaign.
-    campaign = session.get("campaign")
+    came_from = campaign.current()
     session.clear()
-    if campaign:
-        session["campaign"] = campaign
+    if came_from:
+        session["campaign"] = came_from
     session["listener_id"] = listener.id
     return listener
 
 
-def _import_and_build(listener: Listener, source: HistorySource) -> Response | str:
-    """Import the history, propose a draft and open the builder; failures end on a clear page."""
-    try:
-        count = importing.run_import(db(), listener=listener, source=source)
-    except SourceError as exc:
-        return render_template("pages/import_failed.html", message=exc.message, retry_after=exc.retry_after)
-    if count == 0:
-        return render_template("pages/empty_history.html")
-    try:
-        episode = propose(db(), listener=listener, campaign=session.get("campaign"))
-    except EngineError as exc:
-        return render_template("pages/empty_history.html", message=str(exc))
-    return redirect(url_for("builder.build", episode_id=episode.id), code=303)
+def _next_step(listener: Listener) -> Response | str:
+    """Where the visitor goes after an import step: the builder, the progress page, or a clear failure."""
+    assert listener.id is not None
+    if listener.import_status == "failed":
+        return render_template("pages/import_failed.html", message=listener.import_error, retry_after=None)
+    if listener.import_status != "done":
+        if is_htmx():
+            return render(
+                "pages/progress.html",
+                "partials/progress.html",
+                listener=listener,
+                position=jobs.position(config.current(), listener.id),
+            )
+        return redirect(url_for("connect.progress", listener_id=listener.id), code=303)
+    episode = latest_draft(db(), listener_id=listener.id)
+    if episode is None:
+        try:
+            episode = propose(db(), listener=listener, campaign=campaign.current())
+        except EngineError as exc:
+            return render_template("pages/empty_history.html", message=str(exc))
+    target = url_for("builder.build", episode_id=episode.id)
+    if is_htmx():
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+def _start(listener: Listener, spec: dict[str, str]) -> Response | str:
+    assert listener.id is not None
+    jobs.start_import(settings=config.current(), listener_id=listener.id, spec=spec)
+    db().refresh(listener)
+    return _next_step(listener)
+
+
+@bp.get("/import/<int:listener_id>")
+def progress(listener_id: int) -> Response | str:
+    """The import's progress (htmx polls it), then on to the builder."""
+    if session.get("listener_id") != listener_id:
+        abort(404, description="This import is not yours, or your session has ended.")
+    listener = db().get(Listener, listener_id)
+    if listener is None:
+        abort(404)
+    if listener.import_status in ("done", "failed"):
+        return _next_step(listener)
+    return render(
+        "pages/progress.html",
+        "partials/progress.html",
+        listener=listener,
+        position=jobs.position(config.current(), listener_id),
+    )
 
 
 @bp.post("/demo")
+@limiter.limit(connect_limit)
 def demo() -> Response | str:
     """Start the journey with the bundled demo listener."""
-    listener = _start_listener("demo")
-    return _import_and_build(listener, DemoSource())
+    return _start(_start_listener("demo"), {"kind": "demo"})
 
 
 @bp.get("/connect/spotify")
+@limiter.limit(connect_limit)
 def connect_spotify() -> Response | str:
     """Send the visitor to Spotify with a fresh single-use state and a PKCE challenge."""
-    settings = _settings()
+    settings = config.current()
     if not settings.spotify_enabled:
         return render_template("pages/spotify_off.html"), 503  # type: ignore[return-value]
-    remember_campaign()
+    campaign.remember()
     state = secrets.token_urlsafe(32)
     verifier, challenge = spotify_source.pkce_pair()
     # The verifier sits in the signed session cookie next to the state: it is useless without the code,
@@ -87,7 +112,7 @@ def connect_spotify() -> Response | str:
 @bp.get("/callback/spotify")
 def callback_spotify() -> Response | str:
     """Spotify's return: check the single-use state, exchange the code, import, open the builder."""
-    settings = _settings()
+    settings = config.current()
     if not settings.spotify_enabled:
         abort(404)
     pending = session.pop("oauth", None)  # single use: gone whatever happens next
@@ -110,11 +135,4 @@ def callback_spotify() -> Response | str:
     listener = _start_listener("spotify")
     assert listener.id is not None
     tokens.save(db(), settings=settings, listener_id=listener.id, tokens=token_set)
-    source = spotify_source.SpotifySource(
-        spotify_source.client(settings, token_set.access_token), saved_pages=settings.saved_pages
-    )
-    try:
-        return _import_and_build(listener, source)
-    finally:
-        # No feature needs Spotify after the import: hold no tokens longer than that.
-        tokens.forget(db(), listener_id=listener.id)
+    return _start(listener, {"kind": "spotify"})

@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from fanapp import campaign
 from fanapp.db import db
 
 bp = Blueprint("pages", __name__)
@@ -16,6 +17,7 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 def landing() -> str:
     """The landing page: the ways in that are configured, most personal first."""
+    campaign.remember()
     return render_template("pages/landing.html", settings=current_app.config["SETTINGS"])
 
 

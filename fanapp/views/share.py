@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from fanapp import episodes
 from fanapp.db import db
+from fanapp.limits import is_404, limiter, missing_limit
 from fanapp.models import Episode
 
 bp = Blueprint("share", __name__)
@@ -38,6 +39,16 @@ def _public(response: Response, episode: Episode) -> Response:
     return response.make_conditional(request)
 
 
+def describe(view: dict[str, Any]) -> str:
+    """One sentence for link previews: who the two characters are and the mash-up."""
+    a, b = view["characters"]
+    text = f"{a['name']} and {b['name']}: two characters, two soundtracks"
+    if view["mashup"]:
+        pair = view["mashup"]
+        text += f", and a mash-up of “{pair['a']['title']}” × “{pair['b']['title']}” ({pair['score']}/100)"
+    return text + "."
+
+
 def _json_view(view: dict[str, Any]) -> dict[str, Any]:
     for character in view["characters"]:
         for song in character["songs"]:
@@ -50,15 +61,26 @@ def _json_view(view: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/s/<slug>")
+@limiter.limit(missing_limit, deduct_when=is_404)
 def page(slug: str) -> Response:
     """The public share page."""
     episode = _published(slug)
     view = episodes.view(db(), episode)
-    html = render_template("pages/share.html", view=view, share_url=absolute_url("share.page", slug=slug))
+    share_url = absolute_url("share.page", slug=slug)
+    html = render_template(
+        "pages/share.html",
+        view=view,
+        share_url=share_url,
+        og_description=describe(view),
+        image_url=absolute_url("images.card", slug=slug),
+        story_url=absolute_url("images.story", slug=slug),
+        oembed_url=absolute_url("embed.oembed", url=share_url, format="json"),
+    )
     return _public(make_response(html), episode)
 
 
 @bp.get("/s/<slug>.json")
+@limiter.limit(missing_limit, deduct_when=is_404)
 def as_json(slug: str) -> Response:
     """The published episode as JSON."""
     episode = _published(slug)

@@ -1,0 +1,151 @@
+"""Benchmark: parse a 12-file extended streaming history (100,000 plays, about 40 MB).
+
+Prints one line: ``export_parse plays=100000 seconds=… peak_mb=…`` for the loose files (the zip case
+is measured too when run with ``--zip``). Targets: under 3 seconds and under 150 MB of extra memory.
+Seconds are wall time of `parse_upload` on its own; peak_mb is tracemalloc's peak during a second,
+separate parse (tracemalloc slows Python down, so it is not running while timing).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+import zipfile
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fanapp.sources.export import parse_upload
+
+PLAYS = 100_000
+FILES = 12
+SEED = 20240131
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _id(rng: random.Random) -> str:
+    return "".join(rng.choice(_BASE62) for _ in range(22))
+
+
+def _entries(rng: random.Random) -> list[dict[str, Any]]:
+    """100,000 plays over 8 years: 6,000 songs (a few loved a lot), 8 % podcasts, 20 % under 30 s."""
+    songs = [
+        (
+            _id(rng),
+            f"Song {i} {rng.choice(['Love', 'Night', 'Run', 'Blue'])}",
+            f"Artist {i % 900}",
+            f"Album {i % 1500}",
+        )
+        for i in range(6000)
+    ]
+    weights = [1 / (rank + 5) for rank in range(len(songs))]
+    start = datetime(2016, 1, 1, tzinfo=UTC)
+    step = (datetime(2024, 1, 31, tzinfo=UTC) - start) / PLAYS
+    picks = rng.choices(range(len(songs)), weights=weights, k=PLAYS)
+    out = []
+    for n in range(PLAYS):
+        ts = start + step * n + timedelta(seconds=rng.randrange(60))
+        entry: dict[str, Any] = {
+            "ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "platform": rng.choice(["android", "ios", "windows", "web_player linux"]),
+            "ms_played": rng.choice([rng.randrange(0, 30_000), *[rng.randrange(30_000, 400_000)] * 4]),
+            "conn_country": rng.choice(["SE", "GB", "DE", "US"]),
+            "ip_addr": ".".join(str(rng.randrange(1, 255)) for _ in range(4)),
+            "master_metadata_track_name": None,
+            "master_metadata_album_artist_name": None,
+            "master_metadata_album_album_name": None,
+            "spotify_track_uri": None,
+            "episode_name": None,
+            "episode_show_name": None,
+            "spotify_episode_uri": None,
+            "audiobook_title": None,
+            "audiobook_uri": None,
+            "audiobook_chapter_uri": None,
+            "audiobook_chapter_title": None,
+            "reason_start": rng.choice(["trackdone", "fwdbtn", "clickrow", "playbtn"]),
+            "reason_end": rng.choice(["trackdone", "fwdbtn", "endplay", "logout"]),
+            "shuffle": rng.random() < 0.4,
+            "skipped": rng.random() < 0.2,
+            "offline": False,
+            "offline_timestamp": int(ts.timestamp() * 1000) if rng.random() < 0.1 else None,
+            "incognito_mode": False,
+        }
+        if rng.random() < 0.08:
+            entry["episode_name"] = "Episode " + str(rng.randrange(500))
+            entry["episode_show_name"] = "A Show"
+            entry["spotify_episode_uri"] = "spotify:episode:" + _id(rng)
+        else:
+            spotify_id, title, artist, album = songs[picks[n]]
+            entry["master_metadata_track_name"] = title
+            entry["master_metadata_album_artist_name"] = artist
+            entry["master_metadata_album_album_name"] = album
+            entry["spotify_track_uri"] = "spotify:track:" + spotify_id
+        out.append(entry)
+    return out
+
+
+def write_history(folder: Path) -> list[Path]:
+    """The 12 files, named as Spotify names them: each a JSON array of plays, about 3.5 MB."""
+    rng = random.Random(SEED)
+    entries = _entries(rng)
+    paths = []
+    per_file = -(-PLAYS // FILES)
+    for i in range(FILES):
+        chunk = entries[i * per_file : (i + 1) * per_file]
+        path = (
+            folder / f"Streaming_History_Audio_{2016 + i * 8 // FILES}-{2016 + (i + 1) * 8 // FILES}_{i}.json"
+        )
+        path.write_text(json.dumps(chunk, ensure_ascii=False), "utf-8")
+        paths.append(path)
+    return paths
+
+
+def _parse(paths: list[Path]) -> int:
+    with ExitStack() as stack:
+        files = [(p.name, stack.enter_context(p.open("rb"))) for p in paths]
+        result = parse_upload(files)
+    return result.plays_kept + result.skipped_podcasts + result.skipped_short + result.skipped_malformed
+
+
+def measure(paths: list[Path]) -> tuple[int, float, float]:
+    """(plays read, seconds, peak MB) for one upload of these files."""
+    started = time.perf_counter()
+    plays = _parse(paths)
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    try:
+        _parse(paths)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return plays, seconds, peak / 1024 / 1024
+
+
+def main() -> None:
+    """Generate the history in a temporary folder, parse it, print the summary line."""
+    with tempfile.TemporaryDirectory(prefix="fanapp-bench-") as tmp:
+        folder = Path(tmp)
+        paths = write_history(folder)
+        plays, seconds, peak = measure(paths)
+        print(f"export_parse plays={plays} seconds={seconds:.2f} peak_mb={peak:.1f}", flush=True)
+        if "--zip" in sys.argv:
+            archive = folder / "my_spotify_data.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+                for p in paths:
+                    zf.write(p, "Spotify Extended Streaming History/" + p.name)
+            size = sum(p.stat().st_size for p in paths) / 1024 / 1024
+            plays, seconds, peak = measure([archive])
+            print(
+                f"export_parse_zip plays={plays} seconds={seconds:.2f} peak_mb={peak:.1f} "
+                f"json_mb={size:.1f} zip_mb={archive.stat().st_size / 1024 / 1024:.1f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Proposing an episode: cast two characters, tell their arcs, and suggest their mash-up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+
+from fanapp.engine.archetypes import choose, portrait
+from fanapp.engine.arcs import rank_members, story
+from fanapp.engine.casting import cast
+from fanapp.engine.history import IntArray, Table, distinct
+from fanapp.engine.mashup import ARC_SONG, FINALE, OTHER_SONG, Side, best_pairs, shortlist
+from fanapp.engine.model import Character, EngineError, Placement, Proposal
+from fanapp.engine.profile import TrackProfile
+
+ARC_LENGTHS: Final = range(3, 6)
+MASHUPS: Final = 3
+_NEED_TWO: Final = "we need at least 2 different songs to cast two characters"
+
+
+def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
+    """Two contrasting characters from a listening history, their arcs, and the three best mash-ups.
+
+    Duplicates (same id, ISRC, or title and first artist) count once. The same history always gives
+    the same proposal. Raises EngineError, with a sentence for the visitor, for fewer than two
+    different songs.
+    """
+    if isinstance(arc_length, bool) or arc_length not in ARC_LENGTHS:
+        raise EngineError(f"An arc tells its story in {ARC_LENGTHS[0]} to {ARC_LENGTHS[-1]} songs.")
+    songs = distinct(tracks)
+    if len(songs) < 2:
+        raise EngineError(_too_few(len(tracks)))
+    table = Table.of(songs)
+    casting = cast(table)
+    sides = (np.flatnonzero(~casting.in_b), np.flatnonzero(casting.in_b))
+    ranked = [rank_members(table, rows, casting.typical) for rows in sides]
+    arcs = [story(table, rows[:arc_length]) for rows in ranked]
+    portraits = [portrait(table, rows) for rows in ranked]
+    archetypes = choose(portraits[0], portraits[1], casting.kind)
+    characters = [
+        Character(
+            key=key,
+            name=archetype.name,
+            description=archetype.describe(sketch),
+            archetype=archetype.id,
+            arc=arc,
+            member_ids=tuple(table.ids[r] for r in rows),
+        )
+        for key, archetype, sketch, rows, arc in zip("ab", archetypes, portraits, ranked, arcs, strict=True)
+    ]
+    pairing = [_side(table, rows, arc) for rows, arc in zip(ranked, arcs, strict=True)]
+    return Proposal(
+        a=characters[0],
+        b=characters[1],
+        mashups=best_pairs(pairing[0], pairing[1], MASHUPS),
+        basis=casting.basis,
+    )
+
+
+def _too_few(given: int) -> str:
+    if given == 0:
+        return f"Your listening history is empty: {_NEED_TWO}."
+    if given == 1:
+        return f"{_NEED_TWO[0].upper()}{_NEED_TWO[1:]}; pick a few more."
+    return f"These are all the same song: {_NEED_TWO}; pick a few more."
+
+
+def _side(table: Table, ranked: IntArray, arc: tuple[Placement, ...]) -> Side:
+    """A character's songs worth pairing, with the arc's finale and songs marked for the story term."""
+    place = {placement.track_id: FINALE if placement.slot == "finale" else ARC_SONG for placement in arc}
+    rows = ranked[shortlist(table.weight[ranked], np.arange(len(arc)))]  # the arc is the top of `ranked`
+    return Side(
+        table=table.take(rows),
+        story=np.array([place.get(table.ids[row], OTHER_SONG) for row in rows], dtype=np.float64),
+    )

@@ -1,0 +1,163 @@
+"""Pure converters from each provider's JSON to `{feature: value}`, with the sanity rules they share.
+
+Nothing here does I/O: the gateways in `fanapp.enrich.providers` call these on parsed JSON, and the
+unit tests call them on schema-shaped payloads.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+# The features the engine reads, in the names Spotify's AudioFeaturesObject uses (and the demo stores).
+FEATURES = ("tempo", "key", "mode", "energy", "valence", "danceability", "acousticness")
+UNIT_FEATURES = ("energy", "valence", "danceability", "acousticness")
+# Outside this range a BPM figure is a detection error (half/double time, silence), not a tempo.
+TEMPO_RANGE = (40.0, 250.0)
+
+SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
+ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
+_SPOTIFY_TRACK_HREF = re.compile(r"^https://open\.spotify\.com/track/([0-9A-Za-z]{22})(?:[/?#].*)?$")
+
+Features = dict[str, float]
+
+# Retry-After is honoured up to a day: longer answers are treated as a day, then asked again.
+MAX_RETRY_AFTER = 86400.0
+DEFAULT_RETRY_AFTER = 30.0
+
+
+def is_spotify_id(value: str | None) -> bool:
+    """True for a Spotify track id (22 base-62 characters), the key Spotify and ReccoBeats are asked by."""
+    return bool(value) and SPOTIFY_ID.fullmatch(str(value)) is not None
+
+
+def normalise_isrc(value: str | None) -> str | None:
+    """An ISRC in canonical form (upper case, no hyphens or spaces), or None when it is not one."""
+    if not value:
+        return None
+    text = str(value).strip().upper().replace("-", "").replace(" ", "")
+    return text if ISRC.fullmatch(text) else None
+
+
+def _number(value: Any) -> float | None:
+    # bool is an int subclass: `true` is never a feature value.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def sanitise(raw: Mapping[str, Any], allowed: Collection[str] = FEATURES) -> Features:
+    """Keep only plausible feature values: tempo 40..250 BPM, key 0..11, mode 0/1, the rest 0..1.
+
+    Anything else (missing, null, out of range, Spotify's key -1 for "no key detected") is dropped:
+    a missing feature is better than an invented one.
+    """
+    found: Features = {}
+    for name in FEATURES:
+        if name not in allowed:
+            continue
+        value = _number(raw.get(name))
+        if value is None:
+            continue
+        if name == "tempo":
+            ok = TEMPO_RANGE[0] <= value <= TEMPO_RANGE[1]
+        elif name == "key":
+            ok = value.is_integer() and 0 <= value <= 11
+        elif name == "mode":
+            ok = value in (0.0, 1.0)
+        else:
+            ok = 0.0 <= value <= 1.0
+        if ok:
+            found[name] = value
+    return found
+
+
+def from_spotify(payload: Any, asked: Collection[str]) -> dict[str, Features]:
+    """Spotify's `{"audio_features": [AudioFeaturesObject | null, ...]}` to features by Spotify id.
+
+    Spotify answers `null` in place of a track it has no features for; such ids are simply absent.
+    """
+    rows = payload.get("audio_features") if isinstance(payload, dict) else None
+    result: dict[str, Features] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        track_id = row.get("id")
+        if isinstance(track_id, str) and track_id in asked and track_id not in result:
+            features = sanitise(row)
+            if features:
+                result[track_id] = features
+    return result
+
+
+def spotify_id_from_href(href: Any) -> str | None:
+    """The Spotify track id in an `https://open.spotify.com/track/<id>` link, or None."""
+    if not isinstance(href, str):
+        return None
+    match = _SPOTIFY_TRACK_HREF.fullmatch(href.strip())
+    return match.group(1) if match else None
+
+
+def from_reccobeats(payload: Any, asked: Collection[str]) -> dict[str, Features]:
+    """ReccoBeats' `{"content": [audio features, ...]}` to features by Spotify id.
+
+    Each entry's `id` is ReccoBeats' own UUID; the Spotify id is only in `href`, so that is the way back.
+    Ids ReccoBeats does not know are absent from `content`.
+    """
+    rows = payload.get("content") if isinstance(payload, dict) else None
+    result: dict[str, Features] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        track_id = spotify_id_from_href(row.get("href"))
+        if track_id and track_id in asked and track_id not in result:
+            features = sanitise(row)
+            if features:
+                result[track_id] = features
+    return result
+
+
+def deezer_error_code(payload: Any) -> int | None:
+    """The `code` of Deezer's error envelope (`{"error": {"type", "message", "code"}}`), else None.
+
+    Deezer reports errors with HTTP 200 and this body: 800 is "no data", 4 is "Quota limit exceeded",
+    700 is "Service busy".
+    """
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return None
+    code = error.get("code")
+    return code if isinstance(code, int) and not isinstance(code, bool) else -1
+
+
+def from_deezer(payload: Any) -> Features:
+    """A Deezer track object to `{"tempo": bpm}`; Deezer's `bpm` is 0 when unknown, which is no tempo."""
+    if not isinstance(payload, dict) or deezer_error_code(payload) is not None:
+        return {}
+    return sanitise({"tempo": payload.get("bpm")}, allowed=("tempo",))
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), within 1 s .. 1 day."""
+    seconds: float | None = None
+    text = (value or "").strip()
+    if text:
+        try:
+            seconds = float(text)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds is None or not math.isfinite(seconds):
+        seconds = DEFAULT_RETRY_AFTER
+    return min(max(seconds, 1.0), MAX_RETRY_AFTER)

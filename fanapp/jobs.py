@@ -1,0 +1,149 @@
+"""Imports as jobs: on RQ workers when REDIS_URL is set (Procfile `worker:`), inline otherwise."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from flask import Flask, has_app_context
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlmodel import Session
+
+from fanapp import config, importing, tokens
+from fanapp.config import Settings
+from fanapp.db import get_session
+from fanapp.models import Listener
+from fanapp.sources import HistorySource, SourceError
+from fanapp.sources import spotify as spotify_source
+from fanapp.sources.demo import DemoSource
+from fanapp.upstream import UpstreamPaused, redis_client
+
+log = logging.getLogger(__name__)
+
+QUEUE = "fanapp"
+# A job waits at most this long for Spotify to lift a pause; longer waits fail honestly instead.
+MAX_DEFER = timedelta(hours=1)
+# How long a job may wait for room in the app's Spotify call budget before it gives up.
+BUDGET_WAIT = 20.0
+
+
+def queue(settings: Settings) -> Queue:
+    """The RQ queue imports go to (workers: `rq worker --with-scheduler fanapp`)."""
+    return Queue(settings.redis_prefix + QUEUE, connection=redis_client(settings.redis_url))
+
+
+def job_id(listener_id: int) -> str:
+    """One import job per listener: its id is derived from the listener."""
+    return f"import-{listener_id}"
+
+
+def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) -> None:
+    """Start the listener's import: enqueue it (once, however often this is called) or run it now."""
+    if not settings.redis_url:
+        run_import_job(listener_id, spec)
+        return
+    q = queue(settings)
+    # Double submits start one job: the first caller takes a short lock, later ones find the job.
+    lock_key = f"{settings.redis_prefix}import-lock:{listener_id}"
+    if not redis_client(settings.redis_url).set(lock_key, "1", nx=True, ex=600):
+        return
+    q.enqueue(
+        run_import_job,
+        listener_id,
+        spec,
+        job_id=job_id(listener_id),
+        job_timeout=600,
+        result_ttl=600,
+        failure_ttl=86400,
+    )
+
+
+def position(settings: Settings, listener_id: int) -> int | None:
+    """Where the listener's job stands in the queue (1 = next), or None when it is not queued."""
+    if not settings.redis_url:
+        return None
+    try:
+        job = Job.fetch(job_id(listener_id), connection=redis_client(settings.redis_url))
+    except NoSuchJobError:
+        return None
+    if job.get_status() != JobStatus.QUEUED:
+        return None
+    found = job.get_position()
+    return None if found is None else found + 1
+
+
+@cache
+def _worker_app() -> Flask:
+    from fanapp import create_app
+
+    return create_app()
+
+
+def run_import_job(listener_id: int, spec: dict[str, Any]) -> str:
+    """The job: import, enrich, and forget the tokens. Returns the listener's import status."""
+    if has_app_context():
+        return _run(listener_id, spec)
+    with _worker_app().app_context():
+        return _run(listener_id, spec)
+
+
+def _source(session: Session, settings: Settings, listener: Listener, spec: dict[str, Any]) -> HistorySource:
+    kind = spec.get("kind")
+    if kind == "demo":
+        return DemoSource()
+    if kind == "spotify":
+        assert listener.id is not None
+        access = tokens.access_token(session, settings=settings, listener_id=listener.id)
+        sp = spotify_source.client(settings, access, budget_wait=BUDGET_WAIT)
+        return spotify_source.SpotifySource(sp, saved_pages=settings.saved_pages)
+    raise SourceError("This way in is not available. Please start again from the home page.")
+
+
+def _run(listener_id: int, spec: dict[str, Any]) -> str:
+    settings = config.current()
+    with get_session() as session:
+        listener = session.get(Listener, listener_id)
+        if listener is None:
+            return "gone"
+        try:
+            source = _source(session, settings, listener, spec)
+            importing.run_import(session, listener=listener, source=source)
+        except UpstreamPaused as exc:
+            _defer_or_fail(session, settings, listener, spec, exc)
+        except SourceError as exc:
+            listener.import_status = "failed"
+            listener.import_error = exc.message[:500]
+            session.add(listener)
+            session.commit()
+        finally:
+            if listener.import_status != "waiting" and listener.id is not None:
+                # No feature needs Spotify after the import: hold no tokens longer than that.
+                tokens.forget(session, listener_id=listener.id)
+        return listener.import_status
+
+
+def _defer_or_fail(
+    session: Session, settings: Settings, listener: Listener, spec: dict[str, Any], exc: UpstreamPaused
+) -> None:
+    """Spotify paused the app: wait for it on the queue when the wait is short, else fail honestly."""
+    wait = timedelta(seconds=exc.retry_after or 60)
+    if settings.redis_url and wait <= MAX_DEFER and listener.id is not None:
+        listener.import_status = "waiting"
+        listener.import_stage = "Spotify asked every app to slow down; your import is queued."
+        listener.import_resume_at = datetime.now(UTC) + wait
+        session.add(listener)
+        session.commit()
+        queue(settings).enqueue_in(wait, run_import_job, listener.id, spec, job_timeout=600, result_ttl=600)
+        return
+    minutes = max(1, int(wait.total_seconds() // 60))
+    listener.import_status = "failed"
+    listener.import_error = (
+        f"Spotify asked us to pause for about {minutes} minute(s), so nothing was imported. "
+        "Please come back later, or try the demo meanwhile."
+    )[:500]
+    session.add(listener)
+    session.commit()

@@ -1,0 +1,61 @@
+"""Share images of a published episode: rendered once per episode version, then served from a cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, current_app, request
+from werkzeug.wrappers import Response
+
+from fanapp import episodes
+from fanapp.db import db
+from fanapp.images.cache import ImageCache
+from fanapp.images.covers import HttpCovers
+from fanapp.images.render import render_card
+from fanapp.limits import is_404, limiter, missing_limit
+
+bp = Blueprint("images", __name__)
+
+# The bytes of a given version never change, so browsers and CDNs may keep them for a year.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def init_app(app: Flask) -> None:
+    """One image cache and one cover fetcher per app, under the instance folder."""
+    settings = app.config["SETTINGS"]
+    cache_root = Path(app.instance_path) / "cache"
+    app.extensions["fanapp.image_cache"] = ImageCache(directory=cache_root / "share-images")
+    app.extensions["fanapp.covers"] = HttpCovers(
+        timeout=min(3.0, settings.upstream_timeout),
+        cache_dir=cache_root / "covers",
+        # The Spotify double serves its covers from loopback; production fetches Spotify's CDN only.
+        allow_loopback=not settings.production,
+    )
+
+
+def _image(slug: str, size: str) -> Response:
+    episode = episodes.published(db(), slug)
+    if episode is None or episode.slug is None:
+        abort(404, description="There is no published episode at this address.")
+    cache: ImageCache = current_app.extensions["fanapp.image_cache"]
+    covers = current_app.extensions["fanapp.covers"]
+    view = episodes.view(db(), episode)
+    entry = cache.get_or_render(episode.slug, episode.version, size, lambda: render_card(view, covers, size))
+    response = Response(entry.png, mimetype="image/png")
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.set_etag(entry.etag.strip('"'))
+    return response.make_conditional(request)
+
+
+@bp.get("/s/<slug>.png")
+@limiter.limit(missing_limit, deduct_when=is_404)
+def card(slug: str) -> Response:
+    """The 1200x630 link-preview image."""
+    return _image(slug, "card")
+
+
+@bp.get("/s/<slug>/story.png")
+@limiter.limit(missing_limit, deduct_when=is_404)
+def story(slug: str) -> Response:
+    """The 1080x1920 story image."""
+    return _image(slug, "story")

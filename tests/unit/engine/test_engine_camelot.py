@@ -1,0 +1,157 @@
+"""The Camelot wheel: the full table, codes, transposition and how two keys mix."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fanapp.engine import camelot as camelot_from_package
+from fanapp.engine.camelot import CODES, camelot, index, key_name, parse, relation, shift
+
+# Every pitch class (C=0) in minor (mode 0) and major (mode 1), as printed on the wheel.
+WHEEL = {
+    (0, 0): "5A",
+    (1, 0): "12A",
+    (2, 0): "7A",
+    (3, 0): "2A",
+    (4, 0): "9A",
+    (5, 0): "4A",
+    (6, 0): "11A",
+    (7, 0): "6A",
+    (8, 0): "1A",
+    (9, 0): "8A",
+    (10, 0): "3A",
+    (11, 0): "10A",
+    (0, 1): "8B",
+    (1, 1): "3B",
+    (2, 1): "10B",
+    (3, 1): "5B",
+    (4, 1): "12B",
+    (5, 1): "7B",
+    (6, 1): "2B",
+    (7, 1): "9B",
+    (8, 1): "4B",
+    (9, 1): "11B",
+    (10, 1): "6B",
+    (11, 1): "1B",
+}
+
+
+@pytest.mark.parametrize(("key", "mode", "code"), [(k, m, c) for (k, m), c in WHEEL.items()])
+def test_every_key_has_its_camelot_code(key: int, mode: int, code: str) -> None:
+    assert camelot(key, mode) == code
+
+
+def test_the_table_covers_the_wheel_once() -> None:
+    assert sorted(WHEEL.values()) == sorted(CODES)
+    assert len(set(CODES)) == 24
+    assert camelot_from_package is camelot
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [("8A", "A minor"), ("8B", "C major"), ("1A", "G♯ minor"), ("3B", "D♭ major"), ("12B", "E major")],
+)
+def test_key_names(code: str, name: str) -> None:
+    assert key_name(code) == name
+
+
+def test_key_names_are_all_different() -> None:
+    assert len({key_name(code) for code in CODES}) == 24
+
+
+@pytest.mark.parametrize(("key", "mode"), [(-1, 0), (12, 1), (3, 2), (3, -1)])
+def test_no_code_for_impossible_keys(key: int, mode: int) -> None:
+    with pytest.raises(ValueError, match="no Camelot code"):
+        camelot(key, mode)
+
+
+@pytest.mark.parametrize("code", ["", "8", "0A", "13B", "8C", "A8", "8AB"])
+def test_parse_rejects_what_is_not_a_code(code: str) -> None:
+    with pytest.raises(ValueError, match="not a Camelot code"):
+        parse(code)
+
+
+def test_parse_and_index() -> None:
+    assert parse("10b") == (10, "B")
+    assert [index(code) for code in CODES] == list(range(24))
+
+
+@pytest.mark.parametrize(
+    ("code", "semitones", "moved"),
+    [
+        ("8A", 1, "3A"),
+        ("8A", -1, "1A"),
+        ("8A", 2, "10A"),
+        ("12B", 1, "7B"),
+        ("5A", 12, "5A"),
+        ("8B", 0, "8B"),
+    ],
+)
+def test_a_semitone_is_seven_steps_round_the_wheel(code: str, semitones: int, moved: str) -> None:
+    assert shift(code, semitones) == moved
+
+
+@pytest.mark.parametrize(("key", "mode"), list(WHEEL))
+def test_shift_matches_transposing_the_key(key: int, mode: int) -> None:
+    for semitones in range(-13, 14):
+        assert shift(camelot(key, mode), semitones) == camelot((key + semitones) % 12, mode)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "name", "points"),
+    [
+        ("8A", "8A", "same key", 100),
+        ("8A", "9A", "adjacent", 90),
+        ("8A", "7A", "adjacent", 90),
+        ("12A", "1A", "adjacent", 90),
+        ("1B", "12B", "adjacent", 90),
+        ("8A", "8B", "relative", 85),
+        ("8B", "8A", "relative", 85),
+        ("8A", "9B", "diagonal", 70),
+        ("9B", "8A", "diagonal", 70),
+        ("8B", "7A", "diagonal", 70),
+        ("12A", "1B", "diagonal", 70),
+        ("8A", "7B", "loose diagonal", 55),
+        ("8B", "9A", "loose diagonal", 55),
+        ("8A", "10A", "energy boost", 50),
+        ("11B", "1B", "energy boost", 50),
+        ("10A", "8A", "energy drop", 50),
+        ("8A", "3A", "clash", 0),
+        ("8A", "2B", "clash", 0),
+        ("8A", "10B", "clash", 0),
+    ],
+)
+def test_relations(a: str, b: str, name: str, points: int) -> None:
+    assert relation(a, b) == (name, points)
+
+
+codes = st.sampled_from(CODES)
+
+
+@given(codes, codes)
+def test_relation_points_are_symmetric(a: str, b: str) -> None:
+    assert relation(a, b).points == relation(b, a).points
+    assert 0 <= relation(a, b).points <= 100
+
+
+@given(codes, codes)
+def test_relation_names_are_symmetric_except_the_plus_two_jump(a: str, b: str) -> None:
+    forth, back = relation(a, b).name, relation(b, a).name
+    if forth == "energy boost":
+        assert back == "energy drop"
+    elif forth == "energy drop":
+        assert back == "energy boost"
+    else:
+        assert forth == back
+
+
+@given(codes, codes, st.integers(-24, 24))
+def test_transposing_both_keys_keeps_their_relation(a: str, b: str, semitones: int) -> None:
+    assert relation(shift(a, semitones), shift(b, semitones)) == relation(a, b)
+
+
+@given(codes)
+def test_a_key_is_the_same_as_itself(code: str) -> None:
+    assert relation(code, code) == ("same key", 100)
