@@ -62,7 +62,7 @@ class Settings:
     limit_connect: str = "20 per minute;200 per hour"
     limit_publish: str = "20 per minute;100 per hour"
     limit_missing: str = "30 per minute"
-    # Every Redis key of this app starts with this (rate limits, pause flags, queue locks): tests use their own.
+    # Every Redis key of this app starts with this (limits, pause flags, locks); tests use their own.
     redis_prefix: str = "fanapp:"
 
     @property

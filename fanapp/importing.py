@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session, col, delete
 
 from fanapp.models import Listener, Track, utcnow
@@ -29,11 +31,18 @@ def _row(listener_id: int, t: ImportedTrack) -> Track:
     )
 
 
-def run_import(session: Session, *, listener: Listener, source: HistorySource) -> int:
+Enrich = Callable[[Session, list[Track]], list[str]]
+
+
+def run_import(
+    session: Session, *, listener: Listener, source: HistorySource, enrich: Enrich | None = None
+) -> int:
     """Fetch the history from `source` and replace the listener's tracks with it; returns the song count.
 
     The fetch completes before anything is written, and the write is one transaction: a failure leaves
     the listener marked `failed` with a message for the visitor, never a half-imported history.
+    `enrich` (tempo, key and mood from feature providers) runs on the stored tracks before the import
+    is marked done, so the first proposal already has them; it returns notes for the visitor.
     """
     assert listener.id is not None
 
@@ -57,10 +66,16 @@ def run_import(session: Session, *, listener: Listener, source: HistorySource) -
 
     tracks = merge(history.tracks)
     session.exec(delete(Track).where(col(Track.listener_id) == listener.id))
-    session.add_all(_row(listener.id, t) for t in tracks)
+    rows = [_row(listener.id, t) for t in tracks]
+    session.add_all(rows)
     listener.external_id = history.external_id or listener.external_id
     listener.display_name = history.display_name or listener.display_name
-    listener.import_notes = history.notes
+    listener.import_notes = list(history.notes)
+    session.add(listener)
+    session.commit()
+    if enrich is not None and rows:
+        progress("Looking up tempo, key and mood")
+        listener.import_notes = [*listener.import_notes, *enrich(session, rows)]
     listener.import_status = "done"
     listener.import_stage = ""
     listener.imported_at = utcnow()

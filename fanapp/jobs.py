@@ -16,7 +16,8 @@ from sqlmodel import Session
 from fanapp import config, importing, tokens
 from fanapp.config import Settings
 from fanapp.db import get_session
-from fanapp.models import Listener
+from fanapp.enrich import enrich_tracks
+from fanapp.models import Listener, Track
 from fanapp.sources import HistorySource, SourceError
 from fanapp.sources import spotify as spotify_source
 from fanapp.sources.demo import DemoSource
@@ -103,6 +104,28 @@ def _source(session: Session, settings: Settings, listener: Listener, spec: dict
     raise SourceError("This way in is not available. Please start again from the home page.")
 
 
+def _enricher(settings: Settings, listener: Listener, spec: dict[str, Any]) -> importing.Enrich:
+    """Fill tempo, key and mood from the feature providers (Spotify's own only with the visitor's token)."""
+    listener_id = listener.id
+    assert listener_id is not None
+
+    def enrich(session: Session, tracks: list[Track]) -> list[str]:
+        def token() -> str | None:
+            return tokens.access_token(session, settings=settings, listener_id=listener_id)
+
+        report = enrich_tracks(
+            session,
+            tracks,
+            settings=settings,
+            spotify_token=token if spec.get("kind") == "spotify" else None,
+            # Inline (no queue) the import runs inside a web request: keep the lookups bounded.
+            budget=None if settings.redis_url else 8.0,
+        )
+        return list(report.notes)
+
+    return enrich
+
+
 def _run(listener_id: int, spec: dict[str, Any]) -> str:
     settings = config.current()
     with get_session() as session:
@@ -111,7 +134,9 @@ def _run(listener_id: int, spec: dict[str, Any]) -> str:
             return "gone"
         try:
             source = _source(session, settings, listener, spec)
-            importing.run_import(session, listener=listener, source=source)
+            importing.run_import(
+                session, listener=listener, source=source, enrich=_enricher(settings, listener, spec)
+            )
         except UpstreamPaused as exc:
             _defer_or_fail(session, settings, listener, spec, exc)
         except SourceError as exc:

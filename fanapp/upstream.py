@@ -77,9 +77,10 @@ def redis_client(url: str) -> redis.Redis:
 def named_lock(settings: Settings, name: str, *, timeout: float = 30.0) -> AbstractContextManager[Any]:
     """A lock shared by all workers (Redis) or, without Redis, by this process's threads."""
     if settings.redis_url:
-        return redis_client(settings.redis_url).lock(
+        lock: AbstractContextManager[Any] = redis_client(settings.redis_url).lock(
             settings.redis_prefix + "lock:" + name, timeout=timeout, blocking_timeout=timeout
         )
+        return lock
     return process_lock(name)
 
 
@@ -90,14 +91,18 @@ def _budget(storage_uri: str, prefix: str, budget: int) -> OutboundBudget:
 
 def budget_for(settings: Settings) -> OutboundBudget:
     """The app's Spotify budget: in Redis when REDIS_URL is set, so all workers share it."""
-    return _budget(settings.redis_url or "memory://", settings.redis_prefix + "budget:", settings.spotify_budget)
+    return _budget(
+        settings.redis_url or "memory://", settings.redis_prefix + "budget:", settings.spotify_budget
+    )
 
 
 class GuardedSession(requests.Session):
     """A requests session that honours the pause flag and the budget before each call, and sets the
     pause flag on a 429. spotipy makes its calls through it (see `fanapp.sources.spotify`)."""
 
-    def __init__(self, upstream: str, *, pauses: PauseStore, budget: OutboundBudget | None, wait: float) -> None:
+    def __init__(
+        self, upstream: str, *, pauses: PauseStore, budget: OutboundBudget | None, wait: float
+    ) -> None:
         super().__init__()
         self.upstream = upstream
         self.pauses = pauses

@@ -18,6 +18,7 @@ from fanapp import create_app, migrate
 from fanapp.config import Settings
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+CLOSED_PORT = "http://127.0.0.1:9/"
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -26,6 +27,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "FANAPP_ENV": "test",
         "DATABASE_URL": database_url,
         "REDIS_PREFIX": f"fanapp-test-{uuid.uuid4().hex}:",
+        # No internet here: outside services answer "connection refused" at once unless a test starts
+        # its own fake and points the setting at it.
+        "DEEZER_API_URL": CLOSED_PORT,
+        "RECCOBEATS_API_URL": CLOSED_PORT,
+        "LASTFM_API_URL": CLOSED_PORT,
     }
     return Settings.from_env(environ=environ).override(**overrides)
 

@@ -47,7 +47,12 @@ def least_members(count: int) -> int:
 
 
 def cast(table: Table) -> Casting:
-    """Split the songs of `table` (at least two) into characters A and B; A holds the most-loved song."""
+    """Split the songs of `table` (at least two) into characters A and B; A holds the most-loved song.
+
+    When at least half the songs have sound features, the split is a 2-means on sound and mood;
+    otherwise on era, recent versus long-time listening and time of day; failing those, by artist,
+    by how loved the songs are, or evenly. Either way each character gets `least_members`.
+    """
     sound_known = ~np.isnan(table.feature("energy")) & ~np.isnan(table.feature("valence"))
     kind = "sound" if sound_known.mean() >= 0.5 else "listening"
     sound = [(name, table.feature(name), weight) for name, weight in SOUND.items()]

@@ -17,7 +17,13 @@ from fanapp.engine.profile import TrackProfile
 
 ARC_LENGTHS: Final = range(3, 6)
 MASHUPS: Final = 3
-_NEED_TWO: Final = "we need at least 2 different songs to cast two characters"
+_TOO_FEW: Final = {
+    0: "Your listening history is empty: we need at least 2 different songs to cast two characters.",
+    1: "We need at least 2 different songs to cast two characters; pick a few more.",
+}
+_ALL_THE_SAME: Final = (
+    "These are all the same song: we need at least 2 different songs to cast two characters; pick a few more."
+)
 
 
 def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
@@ -29,9 +35,10 @@ def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
     """
     if isinstance(arc_length, bool) or arc_length not in ARC_LENGTHS:
         raise EngineError(f"An arc tells its story in {ARC_LENGTHS[0]} to {ARC_LENGTHS[-1]} songs.")
-    songs = distinct(tracks)
+    given = list(tracks)
+    songs = distinct(given)
     if len(songs) < 2:
-        raise EngineError(_too_few(len(tracks)))
+        raise EngineError(_TOO_FEW.get(len(given), _ALL_THE_SAME))
     table = Table.of(songs)
     casting = cast(table)
     sides = (np.flatnonzero(~casting.in_b), np.flatnonzero(casting.in_b))
@@ -57,14 +64,6 @@ def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
         mashups=best_pairs(pairing[0], pairing[1], MASHUPS),
         basis=casting.basis,
     )
-
-
-def _too_few(given: int) -> str:
-    if given == 0:
-        return f"Your listening history is empty: {_NEED_TWO}."
-    if given == 1:
-        return f"{_NEED_TWO[0].upper()}{_NEED_TWO[1:]}; pick a few more."
-    return f"These are all the same song: {_NEED_TWO}; pick a few more."
 
 
 def _side(table: Table, ranked: IntArray, arc: tuple[Placement, ...]) -> Side:

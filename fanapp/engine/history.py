@@ -7,14 +7,22 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from fanapp.engine.camelot import camelot, index
 from fanapp.engine.model import EngineError
-from fanapp.engine.profile import FEATURE_NAMES, Feature, Features, FloatArray, TrackProfile, feature_matrix
+from fanapp.engine.profile import (
+    FEATURE_NAMES,
+    Feature,
+    Features,
+    FloatArray,
+    TrackProfile,
+    feature_matrix,
+    rank_score,
+)
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -38,7 +46,7 @@ def require_tracks(tracks: Iterable[object]) -> list[TrackProfile]:
     songs = list(tracks)
     if not all(isinstance(t, TrackProfile) for t in songs):
         raise EngineError("Something that is not a song got into this history; please import it again.")
-    return songs  # type: ignore[return-value]
+    return cast(list[TrackProfile], songs)
 
 
 @lru_cache(maxsize=4096)
@@ -102,7 +110,7 @@ def _merge(group: list[TrackProfile]) -> TrackProfile:
     ranks: dict[str, int] = {}
     for t in group:
         for time_range, rank in (t.top_ranks or {}).items():
-            if _rank_score(rank):
+            if rank_score(rank):
                 ranks[time_range] = min(rank, ranks.get(time_range, rank))
     saved = [t.saved_at for t in group if t.saved_at is not None]
     features: dict[str, Feature] = {}
@@ -130,17 +138,12 @@ def _year(value: object) -> int | None:
     return None
 
 
-def _rank_score(rank: object) -> float:
-    valid = isinstance(rank, int) and not isinstance(rank, bool) and rank >= 1
-    return 10 / (9 + rank) if valid else 0.0  # type: ignore[operator]
-
-
 def _recency(track: TrackProfile) -> float:
     """Above 0 for a recent favourite, below 0 for a long-time one, NaN when not in any top list."""
     ranks = track.top_ranks or {}
     if not ranks:
         return math.nan
-    return _rank_score(ranks.get("short_term")) - _rank_score(ranks.get("long_term"))
+    return rank_score(ranks.get("short_term")) - rank_score(ranks.get("long_term"))
 
 
 def _night_share(track: TrackProfile) -> float:

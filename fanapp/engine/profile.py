@@ -36,8 +36,8 @@ FEATURE_RANGES: Final[Mapping[str, tuple[float, float]]] = {
 }
 _WHOLE_NUMBERS: Final = frozenset({"key", "mode"})
 
-# How much a top-list rank says about devotion: a long-term favourite has been played for months.
-_RANGE_WEIGHT: Final[Mapping[str, float]] = {"short_term": 3.0, "medium_term": 2.4, "long_term": 1.8}
+# What a top-list rank says about devotion: a long-term favourite has lasted, a short-term one may be a phase.
+_RANGE_WEIGHT: Final[Mapping[str, float]] = {"short_term": 2.0, "medium_term": 2.5, "long_term": 3.0}
 _OTHER_RANGE_WEIGHT: Final = 1.5
 _MOST_PLAYS: Final = 10**9  # more is a data error, and would overflow a float
 
@@ -54,6 +54,13 @@ def clean_feature(name: str, value: object) -> float | None:
     if name in _WHOLE_NUMBERS and number != math.floor(number):
         return None
     return number
+
+
+def rank_score(rank: object) -> float:
+    """What a top-list rank is worth: 1 for rank 1, half that at rank 11, 0 for no rank or a nonsense one."""
+    if isinstance(rank, int) and not isinstance(rank, bool) and rank >= 1:
+        return 10 / (9 + rank)
+    return 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +170,6 @@ class TrackProfile:
         ranks = 0.0
         if self.top_ranks:
             for time_range, rank in self.top_ranks.items():
-                if isinstance(rank, int) and not isinstance(rank, bool) and rank >= 1:
-                    ranks += _RANGE_WEIGHT.get(time_range, _OTHER_RANGE_WEIGHT) * 10 / (9 + rank)
+                ranks += _RANGE_WEIGHT.get(time_range, _OTHER_RANGE_WEIGHT) * rank_score(rank)
         plays = min(self.plays, _MOST_PLAYS)
         return 0.25 + ranks + math.log1p(plays) + (0.5 if self.saved_at is not None else 0.0)

@@ -143,7 +143,8 @@ def enrich_tracks(
 
     Features already present (from the import or the demo) are never overwritten. `providers` defaults
     to `default_providers(settings, pauses=…, spotify_token=…)`: Spotify is in the chain only when
-    `spotify_token` is given. `pauses` defaults to `pause_store(settings)` (Redis when configured).
+    `spotify_token` is given. `pauses` (used to build those default providers; given providers carry
+    their own) defaults to `pause_store(settings)`: shared through Redis when REDIS_URL is set.
     `budget`: seconds after which no new upstream call starts (None: no limit), for callers inside a
     web request. The upstream calls all happen before anything is written, so no database lock is held
     while waiting on the network. Provider failures never raise; database errors do.

@@ -553,8 +553,9 @@ def _run_font(run: Run, size: int, engine: ImageFont.Layout) -> ImageFont.FreeTy
     return f if f is not None else _builtin(size)
 
 
-def _direction(run: Run, engine: ImageFont.Layout) -> str | None:
-    if engine != ImageFont.Layout.RAQM:
+def _direction(run: Run, f: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str | None:
+    """The run's direction for Pillow, which takes one only from fonts laid out with raqm."""
+    if not isinstance(f, ImageFont.FreeTypeFont) or f.layout_engine != ImageFont.Layout.RAQM:
         return None
     return "rtl" if run.rtl else "ltr"
 
@@ -563,13 +564,13 @@ def _direction(run: Run, engine: ImageFont.Layout) -> str | None:
 def _run_width(run: Run, size: int, engine: ImageFont.Layout) -> float:
     f = _run_font(run, size, engine)
     try:
-        if run.face.emoji:
-            return float(f.getlength(run.text, direction=_direction(run, engine))) * size * run.emoji_scale
         if isinstance(f, ImageFont.FreeTypeFont):
-            return float(f.getlength(run.text, direction=_direction(run, engine)))
-        return float(f.getlength(run.text))
-    except (OSError, ValueError, UnicodeError):
+            length = float(f.getlength(run.text, direction=_direction(run, f)))
+        else:
+            length = float(f.getlength(run.text))
+    except (OSError, ValueError, KeyError, UnicodeError):
         return 0.0
+    return length * size * run.emoji_scale if run.face.emoji else length
 
 
 def width(text: str, style: Style, size: int, engine: ImageFont.Layout | None = None) -> float:
@@ -581,10 +582,10 @@ def width(text: str, style: Style, size: int, engine: ImageFont.Layout | None = 
 @functools.lru_cache(maxsize=1024)
 def _emoji_image(run: Run, size: int, engine: ImageFont.Layout) -> tuple[Image.Image, int, int]:
     """A colour emoji run scaled to a font size, with its offset from the pen position on the baseline."""
-    text, rtl = run.text, run.rtl
     f = font(run.face, EMOJI_LOAD_SIZE, engine)
-    assert f is not None
-    direction = "rtl" if rtl and engine == ImageFont.Layout.RAQM else None
+    if f is None:
+        raise OSError("emoji font unavailable")
+    text, direction = run.text, _direction(run, f)
     x0, y0, x1, y1 = (int(v) for v in f.getbbox(text, anchor="ls", direction=direction))
     canvas = Image.new("RGBA", (max(1, x1 - x0), max(1, y1 - y0)))
     ImageDraw.Draw(canvas).text(
@@ -624,9 +625,8 @@ def draw(
                 image.paste(pic, (round(x + dx), round(y + dy)), pic)
             else:
                 f = _run_font(run, size, engine)
-                direction = _direction(run, engine) if isinstance(f, ImageFont.FreeTypeFont) else None
-                pen.text((x, y), run.text, font=f, fill=fill, anchor="ls", direction=direction)
-        except (OSError, ValueError, UnicodeError):
+                pen.text((x, y), run.text, font=f, fill=fill, anchor="ls", direction=_direction(run, f))
+        except (OSError, ValueError, KeyError, UnicodeError):
             pass  # one unrenderable run never fails the image
         x += w
     return total

@@ -128,7 +128,14 @@ def _shown(name: str) -> str:
 # -- the incremental JSON reader -------------------------------------------------------------------
 
 _WS: Final = re.compile(r"[ \t\n\r]*")
-_DECODER: Final = json.JSONDecoder()
+_NUMBER_TAIL: Final = re.compile(r"[0-9.eE+-]*\Z")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
 _MAGIC: Final = (
     (b"\x89PNG", "an image (PNG)"),
     (b"\xff\xd8\xff", "an image (JPEG)"),
@@ -273,27 +280,29 @@ def _read_json_array(
         if char == "]" and first:
             break
         failure = ""
-        where = 0
+        where, what = 0, ""
         try:
             value, end = _DECODER.raw_decode(buf, pos)
         except json.JSONDecodeError as exc:
-            # Not caught below: the exception holds the whole buffer (`exc.doc`), so it must not
-            # travel on as a cause; only the position is kept.
-            failure = "entry" if exc.pos - pos > limits.max_entry_bytes else "syntax"
-            where = exc.pos
+            # Not raised from here: the exception holds the whole buffer (`exc.doc`), so it must not
+            # travel on as a cause or context; only the position and message are kept.
+            failure, where, what = "syntax", exc.pos, exc.msg
         except RecursionError:
             failure = "depth"
+        except ValueError:  # NaN, Infinity: Python accepts them, JSON does not
+            failure = "syntax"
         if failure == "depth":
             raise refuse(f"it nests deeper than {limits.max_depth} levels")
         if failure:
             if not eof and len(buf) - pos <= limits.max_entry_bytes:
                 more()  # probably an entry cut by the chunk boundary: read on and try again
                 continue
-            if failure == "entry":
+            cut = what.startswith("Unterminated") or where >= len(buf.rstrip(" \t\r\n"))
+            if (cut and not eof) or where - pos > limits.max_entry_bytes:
                 raise refuse(f"an entry is larger than {limits.max_entry_bytes // 1024} KB")
-            raise refuse("it ends too early" if where >= len(buf) else "there is a syntax error")
-        if end == len(buf) and not eof:
-            more()  # a number at the very end may go on in the next chunk
+            raise refuse("it ends too early" if cut else "there is a syntax error")
+        if not eof and (end == len(buf) or (type(value) in (int, float) and _NUMBER_TAIL.match(buf, end))):
+            more()  # a number at the very end ("1." of "1.5") may go on in the next chunk
             continue
         if end - pos > limits.max_entry_bytes:
             raise refuse(f"an entry is larger than {limits.max_entry_bytes // 1024} KB")

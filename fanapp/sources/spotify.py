@@ -9,7 +9,6 @@ import base64
 import hashlib
 import secrets
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -316,32 +315,9 @@ class SpotifySource:
             "Spotify shares only your last 50 plays, so play counts cover recent listening only.",
             "Top tracks are Spotify's own ranking for the last 4 weeks, 6 months and year.",
         ]
-        notes.extend(self._audio_features(tracks, progress))
         return History(
             tracks=tracks,
             external_id=clean_text(me.get("id"), 255) or None,
             display_name=clean_text(me.get("display_name"), 200),
             notes=notes,
         )
-
-    def _audio_features(self, tracks: list[ImportedTrack], progress: Progress) -> list[str]:
-        # Spotify withdrew audio features from new apps in 2024 (403); older apps still get them.
-        ids = [t.source_id for t in tracks if not t.source_id.startswith("local:")][:100]
-        if not ids:
-            return []
-        progress("Asking Spotify for tempo and key")
-        try:
-            with warnings.catch_warnings():
-                # spotipy warns that the endpoint is deprecated: we know, and handle its 403.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                rows = _call(self.sp.audio_features, ids)
-        except SourceError:
-            return ["Spotify no longer gives new apps tempo and key, so they come from other sources."]
-        by_id = {t.source_id: t for t in tracks}
-        for row in rows if isinstance(rows, list) else []:
-            if isinstance(row, dict) and row.get("id") in by_id:
-                target = by_id[row["id"]].features
-                for name in ("tempo", "key", "mode", "energy", "valence", "danceability", "acousticness"):
-                    if isinstance(row.get(name), int | float):
-                        target[name] = {"value": float(row[name]), "source": "spotify"}
-        return []

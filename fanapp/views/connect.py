@@ -10,9 +10,9 @@ from werkzeug.wrappers import Response
 from fanapp import campaign, config, jobs, tokens
 from fanapp.db import db
 from fanapp.engine import EngineError
-from fanapp.limits import connect_limit, limiter
 from fanapp.episodes import latest_draft, propose
 from fanapp.htmx import is_htmx, render
+from fanapp.limits import connect_limit, limiter
 from fanapp.models import Listener
 from fanapp.sources import SourceError
 from fanapp.sources import spotify as spotify_source

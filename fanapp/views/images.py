@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from flask import Blueprint, Flask, abort, current_app, request
 from werkzeug.wrappers import Response
@@ -33,7 +34,7 @@ def init_app(app: Flask) -> None:
     )
 
 
-def _image(slug: str, size: str) -> Response:
+def _image(slug: str, size: Literal["card", "story"]) -> Response:
     episode = episodes.published(db(), slug)
     if episode is None or episode.slug is None:
         abort(404, description="There is no published episode at this address.")

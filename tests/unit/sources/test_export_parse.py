@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pytest
-
 from fanapp.sources import History
 from fanapp.sources.export import ExportLimits, ExportResult, ExportSource, parse_upload
 
