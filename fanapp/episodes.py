@@ -330,6 +330,14 @@ def view(session: Session, episode: Episode) -> dict[str, Any]:
     }
 
 
+def playlist_order(view: dict[str, Any]) -> list[str]:
+    """Track ids for a playlist of the episode: both soundtracks in story order, the mash-up pair last."""
+    ids = [song["id"] for character in view["characters"] for song in character["songs"]]
+    if view["mashup"]:
+        ids += [view["mashup"]["a"]["id"], view["mashup"]["b"]["id"]]
+    return ids
+
+
 def count_published(session: Session) -> int:
     """How many episodes are public (for the landing page)."""
     return int(session.exec(select(func.count()).where(Episode.status == "published")).one())

@@ -147,3 +147,12 @@ def connect_spotify(client: FlaskClient, fake: Any) -> Any:
     callback = approved.headers["Location"]
     assert callback.startswith("http://127.0.0.1:5000/callback/spotify?")
     return client.get(callback.removeprefix("http://127.0.0.1:5000"))
+
+
+def publish_demo(client: FlaskClient) -> str:
+    """Landing → demo → publish as proposed: returns the slug."""
+    builder_url = start_demo(client)
+    token = csrf_from(client.get(builder_url).get_data(as_text=True))
+    response = client.post(builder_url + "/publish", data={"csrf_token": token})
+    assert response.status_code == 303
+    return str(response.headers["Location"]).rsplit("/", 1)[-1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
@@ -29,39 +29,55 @@ def _level(energy: float) -> str:
     return "softly" if energy < 0.4 else "steadily" if energy < 0.7 else "at full tilt"
 
 
-# For each way of telling a story: the words for the opening, a turn and the finale, given the value.
-_PHRASES: Final[dict[str, dict[str, Callable[[float], str]]]] = {
-    "energy": {
-        "opening": lambda v: f"opens {_level(v)} (energy {v:.2f})",
-        "turn": lambda v: f"raises the stakes (energy {v:.2f})",
-        "finale": lambda v: f"peaks at the finale (energy {v:.2f})",
-    },
-    "tempo": {
-        "opening": lambda v: f"sets off at {v:.0f} BPM",
-        "turn": lambda v: f"picks up the pace ({v:.0f} BPM)",
-        "finale": lambda v: f"the fastest, for the finale ({v:.0f} BPM)",
-    },
-    "valence": {
-        "opening": lambda v: f"starts in the shadows (mood {v:.2f})",
-        "turn": lambda v: f"lets some light in (mood {v:.2f})",
-        "finale": lambda v: f"ends on the brightest note (mood {v:.2f})",
-    },
-    "year": {
-        "opening": lambda v: f"opens in {v:.0f}, the oldest",
-        "turn": lambda v: f"moves on to {v:.0f}",
-        "finale": lambda v: f"closes in {v:.0f}, the newest",
-    },
-    "weight": {
-        "opening": lambda v: "opens with a quieter favourite",
-        "turn": lambda v: "a favourite for the turn",
-        "finale": lambda v: "the most-loved song, saved for the finale",
-    },
-    "order": {
-        "opening": lambda v: "opens the story",
-        "turn": lambda v: "carries the turn",
-        "finale": lambda v: "closes the story",
-    },
+# For each way of telling a story: the words for its opening, its turns (taken in turn) and its finale.
+_WORDS: Final[dict[str, tuple[str, tuple[str, ...], str]]] = {
+    "energy": (
+        "opens {level} (energy {v:.2f})",
+        (
+            "raises the stakes (energy {v:.2f})",
+            "keeps building (energy {v:.2f})",
+            "pushes higher (energy {v:.2f})",
+        ),
+        "peaks at the finale (energy {v:.2f})",
+    ),
+    "tempo": (
+        "sets off at {v:.0f} BPM",
+        ("picks up the pace ({v:.0f} BPM)", "speeds on ({v:.0f} BPM)", "races ahead ({v:.0f} BPM)"),
+        "the fastest, for the finale ({v:.0f} BPM)",
+    ),
+    "valence": (
+        "starts in the shadows (mood {v:.2f})",
+        ("lets some light in (mood {v:.2f})", "brightens (mood {v:.2f})", "warms up (mood {v:.2f})"),
+        "ends on the brightest note (mood {v:.2f})",
+    ),
+    "year": (
+        "opens in {v:.0f}, the oldest",
+        ("moves on to {v:.0f}", "then {v:.0f}", "on to {v:.0f}"),
+        "closes in {v:.0f}, the newest",
+    ),
+    "weight": (
+        "opens with a quieter favourite",
+        ("a favourite for the turn", "a bigger favourite", "one of the most loved"),
+        "the most-loved song, saved for the finale",
+    ),
+    "order": (
+        "opens the story",
+        ("carries the turn", "keeps it moving", "takes another turn"),
+        "closes the story",
+    ),
 }
+
+
+def _reason(criterion: str, index: int, count: int, value: float) -> str:
+    """Why the song at `index` of `count` sits there, measured by `criterion`."""
+    if count == 1:
+        return "the whole story in one song"
+    opening, turns, finale = _WORDS[criterion]
+    slot = slot_for(index, count)
+    template = (
+        opening if slot == "opening" else finale if slot == "finale" else turns[(index - 1) % len(turns)]
+    )
+    return template.format(v=value, level=_level(value))
 
 
 def story(table: Table, rows: IntArray) -> tuple[Placement, ...]:
@@ -87,9 +103,8 @@ def story(table: Table, rows: IntArray) -> tuple[Placement, ...]:
     count = len(rows)
     placements = []
     for index, at in enumerate(order):
-        slot = slot_for(index, count)
-        reason = "the whole story in one song" if count == 1 else _PHRASES[criterion][slot](float(values[at]))
-        placements.append(Placement(track_id=table.ids[rows[at]], slot=slot, reason=reason))
+        reason = _reason(criterion, index, count, float(values[at]))
+        placements.append(Placement(track_id=table.ids[rows[at]], slot=slot_for(index, count), reason=reason))
     return tuple(placements)
 
 

@@ -36,6 +36,7 @@ ERA_SPAN: Final = 20  # years apart that get no era points
 FALLBACK_FLOOR, FALLBACK_SPAN, FALLBACK_STORY_SHARE = 10.0, 0.75, 0.55
 FALLBACK_NOTE: Final = "no tempo/key known: scored on story and metadata"
 FINALE, ARC_SONG, OTHER_SONG = 1.0, 0.5, 0.0
+PLACE_SHARE: Final = 0.8  # in the story term, a song's place in its arc; how loved it is settles the rest
 
 _KEY_POINTS: Final = np.array([[relation(a, b).points for b in CODES] for a in CODES])
 _MULTIPLES: Final = np.array(MULTIPLES)
@@ -104,7 +105,7 @@ def _score(a: Side, b: Side) -> _Grid:
     loved = (
         a.table.weight[:, None] / a.table.weight.max() + b.table.weight[None, :] / b.table.weight.max()
     ) / 2
-    story = 100 * (0.8 * place + 0.2 * loved)
+    story = 100 * (PLACE_SHARE * place + (1 - PLACE_SHARE) * loved)
 
     era = _closeness(a.table.year, b.table.year, ERA_SPAN)
     meta = np.stack([mood, era, _closeness(a.table.night, b.table.night, 1.0)])
@@ -156,7 +157,7 @@ def best_pairs(a: Side, b: Side, top: int) -> tuple[MashupPair, ...]:
                 a_id=a.table.ids[i],
                 b_id=b.table.ids[j],
                 score=round(float(grid.score[i, j])),
-                reasons=_Reasons(a, b, grid, i, j).all(),
+                reasons=_Reasons(a, b, grid, i, j).collect(),
                 uses_features=bool(grid.uses_features[i, j]),
             )
         )
@@ -184,7 +185,8 @@ class _Reasons:
         self.a, self.b, self.grid, self.i, self.j = a, b, grid, i, j
         self.track_a, self.track_b = a.table.tracks[i], b.table.tracks[j]
 
-    def all(self) -> tuple[str, ...]:
+    def collect(self) -> tuple[str, ...]:
+        """Every reason for the pair, or the honest fallback ones when neither tempo nor key is known."""
         if not self.grid.uses_features[self.i, self.j]:
             found = [FALLBACK_NOTE, *self.era(), *self.daytime(), *self.mood(), self.story()]
         else:

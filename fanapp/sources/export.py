@@ -566,6 +566,7 @@ class _Upload:
 
     def add(self, name: str, stream: BinaryIO) -> None:
         """One uploaded file: a zip (by its first bytes, whatever its name) or a JSON file."""
+        name = name.replace("\\", "/")[-400:]  # some browsers send a Windows path
         label = _shown(name)
         self.budget.add_file()
         start = stream.tell() if stream.seekable() else None
@@ -592,11 +593,11 @@ class _Upload:
         else:  # not seekable or not at its start: copy it (still compressed), within the upload limit
             zipped = tempfile.SpooledTemporaryFile(max_size=8 * MB)  # noqa: SIM115 - closed below
             zipped.write(head)
-            self.budget.add_upload(len(head))
             while data := stream.read(CHUNK):
-                self.budget.add_upload(len(data))
                 zipped.write(data)
-            self.budget.uploaded -= zipped.tell()  # counted again below, as the zip's size
+                if self.budget.uploaded + zipped.tell() > self.limits.max_upload_bytes:
+                    zipped.close()
+                    self.budget.add_upload(self.limits.max_upload_bytes + 1)  # raises
         try:
             zipped.seek(0, 2)
             self.budget.add_upload(zipped.tell())

@@ -402,10 +402,9 @@ class LastfmSource:
         if not history.tracks:
             notes.append(EMPTY_PROFILE_NOTE)
             return history
+        charts = PERIOD_LABELS[self.period] + ("" if self.period == "overall" else " and all time")
         notes.append(
-            f"Top tracks are Last.fm's chart for the {PERIOD_LABELS[self.period]}"
-            + ("" if self.period == "overall" else " and of all time")
-            + "; play counts are Last.fm's scrobble counts."
+            f"Top tracks come from your Last.fm charts ({charts}); play counts are your scrobble counts."
         )
         if hidden_recent:
             notes.append(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -56,13 +57,13 @@ def _session(settings: Settings, wait: float = 0.0) -> requests.Session:
     return guarded_session(settings, "spotify", wait=wait)
 
 
-def oauth(settings: Settings) -> SpotifyOAuth:
+def oauth(settings: Settings, scopes: tuple[str, ...] = SPOTIFY_SCOPES) -> SpotifyOAuth:
     """spotipy's OAuth manager for this app: our URLs, scopes, a timeout, and no shared `.cache` file."""
     manager = SpotifyOAuth(
         client_id=settings.spotify_client_id,
         client_secret=settings.spotify_client_secret,
         redirect_uri=settings.spotify_redirect_uri,
-        scope=" ".join(SPOTIFY_SCOPES),
+        scope=" ".join(scopes),
         cache_handler=MemoryCacheHandler(),
         requests_session=_session(settings),
         requests_timeout=settings.upstream_timeout,
@@ -80,13 +81,15 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
-def authorize_url(settings: Settings, *, state: str, code_challenge: str) -> str:
+def authorize_url(
+    settings: Settings, *, state: str, code_challenge: str, scopes: tuple[str, ...] = SPOTIFY_SCOPES
+) -> str:
     """Where to send the visitor to approve the app.
 
     spotipy's SpotifyOAuth builds the URL but has no PKCE for a client with a secret, so the two PKCE
     parameters are appended here.
     """
-    base = str(oauth(settings).get_authorize_url(state=state))
+    base = str(oauth(settings, scopes).get_authorize_url(state=state))
     return base + "&" + urlencode({"code_challenge_method": "S256", "code_challenge": code_challenge})
 
 
@@ -321,3 +324,32 @@ class SpotifySource:
             display_name=clean_text(me.get("display_name"), 200),
             notes=notes,
         )
+
+
+PLAYLIST_SCOPES = ("playlist-modify-private",)
+_SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
+
+
+def is_spotify_id(value: str) -> bool:
+    """True for a Spotify track id (22 base-62 characters)."""
+    return bool(_SPOTIFY_ID.match(value))
+
+
+def save_playlist(sp: spotipy.Spotify, *, name: str, description: str, track_ids: list[str]) -> str:
+    """Create a private playlist in the visitor's account with these tracks, in order; returns its URL.
+
+    Asked for with the `playlist-modify-private` scope only, at the moment the visitor wants it
+    (incremental consent): `POST /me/playlists`, then `POST /playlists/{id}/items`.
+    """
+    ids = [t for t in track_ids if is_spotify_id(t)][:100]
+    if not ids:
+        raise SourceError("None of these songs is on Spotify, so there is nothing to save there.")
+    created = _call(
+        sp.current_user_playlist_create, clean_text(name, 100), public=False, description=description[:300]
+    )
+    playlist_id = str(created.get("id") or "")
+    if not is_spotify_id(playlist_id) and not playlist_id.isalnum():
+        raise SourceError("Spotify sent an answer we could not read. Nothing was saved; please try again.")
+    _call(sp.playlist_add_items, playlist_id, [f"spotify:track:{t}" for t in ids])
+    url = (created.get("external_urls") or {}).get("spotify")
+    return url if isinstance(url, str) and url.startswith("https://open.spotify.com/") else ""

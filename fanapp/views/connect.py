@@ -8,14 +8,17 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from werkzeug.wrappers import Response
 
 from fanapp import campaign, config, jobs, tokens
+from fanapp.config import SPOTIFY_SCOPES
 from fanapp.db import db
 from fanapp.engine import EngineError
-from fanapp.episodes import latest_draft, propose
+from fanapp.episodes import latest_draft, playlist_order, propose, published
+from fanapp.episodes import view as episode_view
 from fanapp.htmx import is_htmx, render
 from fanapp.limits import connect_limit, limiter
 from fanapp.models import Listener
 from fanapp.sources import SourceError
 from fanapp.sources import spotify as spotify_source
+from fanapp.views.share import absolute_url
 
 bp = Blueprint("connect", __name__)
 
@@ -31,6 +34,25 @@ def _start_listener(source: str) -> Listener:
         session["campaign"] = came_from
     session["listener_id"] = listener.id
     return listener
+
+
+def _save_playlist(slug: str, access_token: str) -> str:
+    """Create the episode's playlist with a token used once and never stored."""
+    episode = published(db(), slug)
+    if episode is None:
+        abort(404, description="This episode is no longer published.")
+    view = episode_view(db(), episode)
+    share_url = absolute_url("share.page", slug=slug)
+    try:
+        url = spotify_source.save_playlist(
+            spotify_source.client(config.current(), access_token),
+            name=f"your Soundtrack: {view['title']}",
+            description=f"A two-character Soundtrack episode, the mash-up pair last. {share_url}",
+            track_ids=playlist_order(view),
+        )
+    except SourceError as exc:
+        return render_template("pages/playlist.html", error=exc.message, share_url=share_url, url="")
+    return render_template("pages/playlist.html", error="", share_url=share_url, url=url)
 
 
 def _next_step(listener: Listener) -> Response | str:
@@ -93,20 +115,37 @@ def demo() -> Response | str:
     return _start(_start_listener("demo"), {"kind": "demo"})
 
 
-@bp.get("/connect/spotify")
-@limiter.limit(connect_limit)
-def connect_spotify() -> Response | str:
+def _authorize(purpose: str, scopes: tuple[str, ...], **extra: str) -> Response:
     """Send the visitor to Spotify with a fresh single-use state and a PKCE challenge."""
-    settings = config.current()
-    if not settings.spotify_enabled:
-        return render_template("pages/spotify_off.html"), 503  # type: ignore[return-value]
-    campaign.remember()
     state = secrets.token_urlsafe(32)
     verifier, challenge = spotify_source.pkce_pair()
     # The verifier sits in the signed session cookie next to the state: it is useless without the code,
     # which only Spotify's redirect carries, and both are removed on first use.
-    session["oauth"] = {"state": state, "verifier": verifier}
-    return redirect(spotify_source.authorize_url(settings, state=state, code_challenge=challenge))
+    session["oauth"] = {"state": state, "verifier": verifier, "purpose": purpose, **extra}
+    url = spotify_source.authorize_url(config.current(), state=state, code_challenge=challenge, scopes=scopes)
+    return redirect(url)
+
+
+@bp.get("/connect/spotify")
+@limiter.limit(connect_limit)
+def connect_spotify() -> Response | str:
+    """Start the Spotify connection (read-only scopes)."""
+    if not config.current().spotify_enabled:
+        return render_template("pages/spotify_off.html"), 503  # type: ignore[return-value]
+    campaign.remember()
+    return _authorize("import", SPOTIFY_SCOPES)
+
+
+@bp.get("/s/<slug>/save-to-spotify")
+@limiter.limit(connect_limit)
+def save_to_spotify(slug: str) -> Response | str:
+    """Ask for `playlist-modify-private` only now, when the visitor wants the playlist."""
+    if not config.current().spotify_enabled:
+        return render_template("pages/spotify_off.html"), 503  # type: ignore[return-value]
+    episode = published(db(), slug)
+    if episode is None or episode.slug is None:
+        abort(404, description="There is no published episode at this address.")
+    return _authorize("playlist", spotify_source.PLAYLIST_SCOPES, slug=episode.slug)
 
 
 @bp.get("/callback/spotify")
@@ -132,6 +171,8 @@ def callback_spotify() -> Response | str:
         token_set = spotify_source.exchange_code(settings, code=code, code_verifier=pending["verifier"])
     except SourceError as exc:
         return render_template("pages/import_failed.html", message=exc.message, retry_after=None)
+    if pending.get("purpose") == "playlist":
+        return _save_playlist(str(pending.get("slug", "")), token_set.access_token)
     listener = _start_listener("spotify")
     assert listener.id is not None
     tokens.save(db(), settings=settings, listener_id=listener.id, tokens=token_set)

@@ -73,6 +73,7 @@ def oembed() -> Response | tuple[Response, int]:
     url = request.args.get("url", "")
     if not url or len(url) > 2048:
         abort(400, description="Give the share link as the url parameter.")
+    width, height = _dimension("maxwidth", EMBED_WIDTH), _dimension("maxheight", EMBED_HEIGHT)
     parsed = urlparse(url)
     base = urlparse(absolute_url("pages.landing"))
     parts = parsed.path.strip("/").split("/")
@@ -86,7 +87,6 @@ def oembed() -> Response | tuple[Response, int]:
     episode = episodes.published(db(), parts[1])
     if episode is None or episode.slug is None:
         abort(404, description="There is no published episode at that URL.")
-    width, height = _dimension("maxwidth", EMBED_WIDTH), _dimension("maxheight", EMBED_HEIGHT)
     src = absolute_url("embed.episode_card", slug=episode.slug)
     title = episode.title or "A Soundtrack episode"
     payload = {

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from fanapp import episodes
+from fanapp import config, episodes
 from fanapp.db import db
 from fanapp.limits import is_404, limiter, missing_limit
 from fanapp.models import Episode
+from fanapp.sources.spotify import is_spotify_id
 
 bp = Blueprint("share", __name__)
 
@@ -37,6 +39,19 @@ def _public(response: Response, episode: Episode) -> Response:
     response.headers["Cache-Control"] = PUBLIC_CACHE
     response.set_etag(f"{episode.slug}-v{episode.version}-{request.path}")
     return response.make_conditional(request)
+
+
+def share_links(url: str, title: str) -> list[tuple[str, str]]:
+    """Plain share links for the main networks: no third-party script runs on our page."""
+    text = f"My Soundtrack episode: {title}"
+    return [
+        ("X", "https://twitter.com/intent/tweet?" + urlencode({"text": text, "url": url})),
+        ("Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})),
+        ("WhatsApp", "https://wa.me/?" + urlencode({"text": f"{text} {url}"})),
+        ("Telegram", "https://t.me/share/url?" + urlencode({"url": url, "text": text})),
+        ("Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": f"{text} {url}"})),
+        ("Reddit", "https://www.reddit.com/submit?" + urlencode({"url": url, "title": text})),
+    ]
 
 
 def describe(view: dict[str, Any]) -> str:
@@ -75,6 +90,9 @@ def page(slug: str) -> Response:
         image_url=absolute_url("images.card", slug=slug),
         story_url=absolute_url("images.story", slug=slug),
         oembed_url=absolute_url("embed.oembed", url=share_url, format="json"),
+        share_links=share_links(share_url, view["title"]),
+        can_save=config.current().spotify_enabled
+        and any(is_spotify_id(t) for t in episodes.playlist_order(view)),
     )
     return _public(make_response(html), episode)
 

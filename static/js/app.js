@@ -21,3 +21,18 @@
     }
   });
 })();
+
+// The Web Share API where the browser has it (phones): the button stays hidden elsewhere.
+(function () {
+  "use strict";
+  if (!navigator.share) return;
+  document.querySelectorAll("[data-share]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.share({
+        title: button.getAttribute("data-share-title"),
+        url: button.getAttribute("data-share-url"),
+      }).catch(function () { /* the visitor closed the sheet */ });
+    });
+  });
+})();

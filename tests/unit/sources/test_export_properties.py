@@ -15,7 +15,7 @@ from fanapp.sources import export
 from fanapp.sources.export import DEFAULT_LIMITS, ExportError, ExportResult, parse_upload
 
 IP = "203.0.113.99"
-SETTINGS = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
