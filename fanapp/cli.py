@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask, current_app
 
-from fanapp import migrate
+from fanapp import migrate, privacy
+from fanapp.db import get_session
 
 
 def init_app(app: Flask) -> None:
@@ -16,3 +19,14 @@ def init_app(app: Flask) -> None:
         """Apply the database migrations."""
         migrate.upgrade(current_app.config["SETTINGS"].database_url)
         click.echo("database is up to date")
+
+    @app.cli.command("purge")
+    @click.option(
+        "--days", type=int, default=None, help="Retention in days (default: HISTORY_RETENTION_DAYS)."
+    )
+    def purge_command(days: int | None) -> None:
+        """Delete imported histories older than the retention period (run daily)."""
+        keep = days if days is not None else current_app.config["SETTINGS"].retention_days
+        with get_session() as session:
+            done = privacy.purge(session, older_than=timedelta(days=keep))
+        click.echo(f"purged listeners={done.listeners} drafts={done.episodes} older_than_days={keep}")

@@ -57,6 +57,8 @@ class Settings:
     saved_pages: int = 2
     trusted_proxies: int = 0
     rate_limits_enabled: bool = True
+    # Imported histories (and unpublished drafts) are deleted after this many days (`flask purge`).
+    retention_days: int = 30
     # Spotify calls allowed per rolling 30 s across all workers (Spotify does not publish its limit).
     spotify_budget: int = 120
     limit_connect: str = "20 per minute;200 per hour"
@@ -105,6 +107,7 @@ class Settings:
             limit_publish=env.get("RATE_LIMIT_PUBLISH", d.limit_publish),
             limit_missing=env.get("RATE_LIMIT_MISSING", d.limit_missing),
             redis_prefix=env.get("REDIS_PREFIX", d.redis_prefix),
+            retention_days=int(env.get("HISTORY_RETENTION_DAYS", d.retention_days)),
             spotify_budget=int(env.get("SPOTIFY_CALL_BUDGET", d.spotify_budget)),
         ).validated()
 

@@ -60,8 +60,8 @@ def cast(table: Table) -> Casting:
     primary, secondary = (sound, listening) if kind == "sound" else (listening, sound)
     columns = [*primary, *[(name, values, weight * SECONDARY) for name, values, weight in secondary]]
     points, known, names = _standardise(columns)
-    if kind == "listening" and not set(names) & LISTENING.keys():
-        kind = "sound"
+    if names and not set(names) & (SOUND.keys() if kind == "sound" else LISTENING.keys()):
+        kind = "listening" if kind == "sound" else "sound"  # only the other family varies: it decides
     if names:
         in_b, margin, axis = _two_means(points, known)
         basis = SOUND_BASIS if kind == "sound" else _listening_basis(names, axis)

@@ -173,25 +173,40 @@ def _mix(a: RGB, b: RGB, t: float) -> RGB:
     )
 
 
+LIGHT_STEP = 4  # lights are smooth: computed on a grid this many times coarser, then scaled up
+
+
+def _grid(
+    w: int, h: int
+) -> tuple[np.ndarray[Any, np.dtype[np.float32]], np.ndarray[Any, np.dtype[np.float32]]]:
+    """Pixel coordinates of a coarse grid covering a w x h image (ys as a column, xs as a row)."""
+    gw, gh = -(-w // LIGHT_STEP), -(-h // LIGHT_STEP)
+    ys = np.arange(gh, dtype=np.float32)[:, None] * LIGHT_STEP
+    xs = np.arange(gw, dtype=np.float32)[None, :] * LIGHT_STEP
+    return ys, xs
+
+
 def _stage(w: int, h: int, lights: Sequence[tuple[float, float, float, RGB, float]]) -> Image.Image:
     """The dark stage with soft coloured lights (x, y, radius, colour, strength), screen-blended."""
-    ys = np.linspace(0, h - 1, h, dtype=np.float32)[:, None]
-    xs = np.linspace(0, w - 1, w, dtype=np.float32)[None, :]
-    out: np.ndarray[Any, np.dtype[np.float32]] = np.empty((h, w, 3), dtype=np.float32)
+    ys, xs = _grid(w, h)
+    out: np.ndarray[Any, np.dtype[np.float32]] = np.empty((ys.shape[0], xs.shape[1], 3), dtype=np.float32)
     out[:] = np.array(BG, dtype=np.float32) / 255
     for x, y, radius, colour, strength in lights:
-        falloff = np.exp(-(((xs - x) ** 2 + (ys - y) ** 2) / (radius * radius))) * strength
+        # a Gaussian is separable: the product of a column and a row
+        falloff = np.exp(-((ys - y) ** 2) / radius**2) * np.exp(-((xs - x) ** 2) / radius**2) * strength
         col = np.array(colour, dtype=np.float32) / 255
         out = (1 - (1 - out) * (1 - falloff[..., None] * col)).astype(np.float32)
-    return Image.fromarray((out * 255 + 0.5).clip(0, 255).astype(np.uint8), "RGB")
+    small = Image.fromarray((out * 255 + 0.5).clip(0, 255).astype(np.uint8), "RGB")
+    return small.resize((small.width * LIGHT_STEP, small.height * LIGHT_STEP), Image.Resampling.BICUBIC).crop(
+        (0, 0, w, h)
+    )
 
 
 def _beams(w: int, h: int, beams: Sequence[tuple[float, float, float, float, RGB, float]]) -> Image.Image:
     """Stage-light cones (x, y, angle from straight down in radians, half width, colour, strength) as RGBA."""
-    ys = np.linspace(0, h - 1, h, dtype=np.float32)[:, None]
-    xs = np.linspace(0, w - 1, w, dtype=np.float32)[None, :]
-    rgb = np.zeros((h, w, 3), dtype=np.float32)
-    alpha = np.zeros((h, w), dtype=np.float32)
+    ys, xs = _grid(w, h)
+    rgb = np.zeros((ys.shape[0], xs.shape[1], 3), dtype=np.float32)
+    alpha = np.zeros((ys.shape[0], xs.shape[1]), dtype=np.float32)
     for x, y, angle, half, colour, strength in beams:
         theta = np.arctan2(xs - x, ys - y)
         dist = np.sqrt((xs - x) ** 2 + (ys - y) ** 2)
@@ -200,14 +215,16 @@ def _beams(w: int, h: int, beams: Sequence[tuple[float, float, float, float, RGB
         alpha += a
     alpha = alpha.clip(0, 1)
     colours = rgb / np.maximum(alpha, 1e-6)[..., None]
-    out = np.dstack([colours.clip(0, 1), alpha]) * 255
-    return Image.fromarray(out.astype(np.uint8), "RGBA")
+    small = Image.fromarray((np.dstack([colours.clip(0, 1), alpha]) * 255).astype(np.uint8), "RGBA")
+    return small.resize((small.width * LIGHT_STEP, small.height * LIGHT_STEP), Image.Resampling.BICUBIC).crop(
+        (0, 0, w, h)
+    )
 
 
 class _Layer:
     """Shapes drawn at ``k`` times the size, then reduced: anti-aliased edges for the static artwork."""
 
-    def __init__(self, w: int, h: int, k: int = 3) -> None:
+    def __init__(self, w: int, h: int, k: int = 2) -> None:
         self.k = k
         self.image = Image.new("RGBA", (w * k, h * k), (0, 0, 0, 0))
         self.pen = ImageDraw.Draw(self.image)
@@ -463,7 +480,7 @@ def _png(img: Image.Image) -> bytes:
         (
             b"\x89PNG\r\n\x1a\n",
             _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(filtered, PNG_LEVEL)),
+            _chunk(b"IDAT", zlib.compress(filtered.data, PNG_LEVEL)),
             _chunk(b"IEND", b""),
         )
     )
@@ -654,6 +671,8 @@ def _draw_story(img: Image.Image, ep: Episode, covers: CoverSource) -> None:
         x = 540 - sw / 2
         x += _gradient_text(img, (x, 550), score, 70) + 6
         text.draw(img, (x, 550), "/100", "display", 32, MUTED)
+    else:
+        text.draw(img, (540, 524), "PRESS PLAY", "display", 44, MUTED, align="center")
     # the sides: panels sized to their songs
     row = _story_rows((len(ep.sides[0].songs), len(ep.sides[1].songs)))
     px = row - 14
@@ -672,7 +691,7 @@ def _draw_story(img: Image.Image, ep: Episode, covers: CoverSource) -> None:
         pill = _pill(img, (76, top + 46), f"SIDE {side.key.upper()}", colour, 34)
         name, ns = text.fit(side.name, "display", 112, 1004 - 76 - pill - 22, 60)
         text.draw(img, (76 + pill + 22, top + 110), name, "display", ns, colour)
-        y0 = top + STORY_HEAD + (spare // 2) // 2
+        y0 = top + STORY_HEAD
         for i, song in enumerate(side.songs):
             _song_row(
                 img,

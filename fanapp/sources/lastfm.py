@@ -22,6 +22,7 @@ from typing import Any, Final, Protocol
 import requests
 
 from fanapp.sources import History, ImportedTrack, Progress, SourceError, clean_text, merge
+from fanapp.upstream import GuardedSession, UpstreamPaused
 
 # The periods Last.fm's user.getTopTracks offers that the app lets a visitor choose.
 PERIODS: Final = ("7day", "1month", "6month", "12month", "overall")
@@ -266,6 +267,10 @@ class LastfmSource:
     chosen period (100 songs), user.getTopTracks overall (50 songs, unless the period is "overall"),
     and user.getRecentTracks (1 or 2 pages of 200 scrobbles). A profile with no scrobbles stops after
     the first call. A 5xx is retried twice, briefly; a rate limit fails at once.
+
+    Pass `session=fanapp.upstream.guarded_session(settings, "lastfm")` to share the app's pause flag,
+    as Spotify does: after a rate limit every later Last.fm call fails at once, without a request,
+    until the pause is over.
     """
 
     name = "lastfm"
@@ -309,8 +314,11 @@ class LastfmSource:
                 if code in (8, 11, 16) and attempt < FIVE_XX_RETRIES:
                     time.sleep(0.2 * 2**attempt)
                     continue
+                if code == 29 or status == 429:
+                    self._pause()
                 raise _error_for(code)
             if status == 429:
+                self._pause()
                 raise _error_for(29)
             if 500 <= status < 600:
                 if attempt < FIVE_XX_RETRIES:
@@ -348,6 +356,12 @@ class LastfmSource:
                             f"Last.fm sent an answer we could not read. {_NOTHING} Please try again."
                         )
                 status = response.status_code
+        except UpstreamPaused as exc:  # the shared pause flag is up: no request was sent
+            raise RateLimitedError(
+                f"Last.fm asked us to slow down, so we are waiting before we call it again. {_NOTHING} "
+                "Please try again in a minute.",
+                retry_after=exc.retry_after or RATE_LIMIT_WAIT,
+            ) from exc
         except requests.Timeout as exc:
             raise LastfmUnavailableError(
                 f"Last.fm did not answer in time. {_NOTHING} Please try again in a moment."
@@ -358,6 +372,11 @@ class LastfmSource:
             return status, json.loads(body)
         except ValueError:  # an HTML error page from a proxy, or a cut-off answer
             return status, None
+
+    def _pause(self) -> None:
+        """Raise the shared pause flag (Last.fm often sends error 29 with HTTP 200, unseen by the session)."""
+        if isinstance(self.session, GuardedSession):
+            self.session.pauses.pause(self.session.upstream, RATE_LIMIT_WAIT)
 
     # -- the import ----------------------------------------------------------------------------
 

@@ -21,9 +21,9 @@ def spotify_link(song: dict[str, Any]) -> str:
 
 def init_app(app: Flask) -> None:
     """Register every blueprint and the helpers templates share."""
-    from fanapp.views import builder, connect, embed, images, pages, share
+    from fanapp.views import builder, connect, embed, images, mydata, pages, share
 
-    for module in (pages, connect, builder, share, embed, images):
+    for module in (pages, connect, builder, share, embed, images, mydata):
         app.register_blueprint(module.bp)
     images.init_app(app)
 

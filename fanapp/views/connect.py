@@ -18,6 +18,7 @@ from fanapp.limits import connect_limit, limiter
 from fanapp.models import Listener
 from fanapp.sources import SourceError
 from fanapp.sources import spotify as spotify_source
+from fanapp.views.mydata import owned_listeners
 from fanapp.views.share import absolute_url
 
 bp = Blueprint("connect", __name__)
@@ -29,10 +30,13 @@ def _start_listener(source: str) -> Listener:
     db().commit()
     # A new identity after connecting: drop whatever the old cookie carried (fixation), keep the campaign.
     came_from = campaign.current()
+    mine = owned_listeners()
     session.clear()
     if came_from:
         session["campaign"] = came_from
     session["listener_id"] = listener.id
+    # Every listener this browser made, so "delete my data" can reach all of them (bounded).
+    session["mine"] = [*mine, listener.id][-20:]
     return listener
 
 

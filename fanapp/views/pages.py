@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from fanapp import campaign
+from fanapp import campaign, config
 from fanapp.db import db
 
 bp = Blueprint("pages", __name__)
@@ -24,7 +24,7 @@ def landing() -> str:
 @bp.get("/privacy")
 def privacy() -> str:
     """What we keep, for how long, and how to take it back."""
-    return render_template("pages/privacy.html")
+    return render_template("pages/privacy.html", retention_days=config.current().retention_days)
 
 
 @bp.get("/healthz")

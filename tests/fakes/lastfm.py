@@ -103,7 +103,8 @@ class FakeLastfm:
     def __init__(self) -> None:
         self.users = default_users()
         self.calls: list[dict[str, str]] = []
-        self.failure: str | None = None  # "outage", "outage_html", "rate_limit", "bad_key", "garbage"
+        # "outage", "outage_html", "rate_limit", "rate_limit_200", "bad_key", "garbage", "huge"
+        self.failure: str | None = None
         self.delay = 0.0  # seconds before answering (for timeouts)
         self._stopping = threading.Event()
         self.server: BackgroundServer | None = None
@@ -152,12 +153,15 @@ class FakeLastfm:
             return Response("<html><body>503 Service Unavailable</body></html>", 503, mimetype="text/html")
         if self.failure == "outage":
             return _error(16, "There was a temporary error processing your request. Please try again", 503)
-        if self.failure == "rate_limit":
+        if self.failure in ("rate_limit", "rate_limit_200"):  # Last.fm has answered with both statuses
+            status = 429 if self.failure == "rate_limit" else 200
             return _error(
-                29, "Rate Limit Exceeded - Your IP has made too many requests in a short period", 429
+                29, "Rate Limit Exceeded - Your IP made too many requests in a short period", status
             )
         if self.failure == "garbage":
             return Response("{not json", 200, mimetype="application/json")
+        if self.failure == "huge":  # an endless answer, as from a broken proxy
+            return Response((b" " * 65536 for _ in range(200)), 200, mimetype="application/json")
         if params.get("format") != "json":
             return Response("<lfm status='ok'/>", 200, mimetype="text/xml")
         if params.get("api_key") != self.api_key or self.failure == "bad_key":

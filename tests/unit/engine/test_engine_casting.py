@@ -206,3 +206,13 @@ def test_ten_thousand_songs() -> None:
     proposal = propose(tracks)
     assert len(proposal.a.member_ids) + len(proposal.b.member_ids) == 10_000
     assert len(proposal.mashups) == 3
+
+
+def test_when_sound_does_not_vary_listening_decides() -> None:
+    tracks = [song(n, year=1970 + n * 6, energy=0.5, valence=0.5) for n in range(8)]
+    assert propose(tracks).basis == "era"
+
+
+def test_tempo_alone_is_not_sound_and_mood() -> None:
+    tracks = [song(n, year=1970 + n * 6, tempo=90 + n * 5) for n in range(8)]
+    assert propose(tracks).basis == "era"

@@ -27,7 +27,9 @@ COVERED = [
 
 @pytest.mark.parametrize(("sample", "needs"), COVERED)
 @pytest.mark.parametrize("style", text.STYLES)
-def test_no_tofu_for_scripts_the_installed_fonts_cover(sample: str, needs: tuple[str, ...], style: str) -> None:
+def test_no_tofu_for_scripts_the_installed_fonts_cover(
+    sample: str, needs: tuple[str, ...], style: str
+) -> None:
     missing_fonts = [name for name in needs if text.find_font(name) is None]
     if missing_fonts:
         pytest.skip(f"font package not installed: {missing_fonts}")

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -296,3 +297,24 @@ def test_refusals_leave_no_result_behind() -> None:
     # parse_upload keeps no state between calls: the next good upload is unaffected.
     good = parse_upload([("Streaming_History_Audio_2024_0.json", io.BytesIO(GOOD))])
     assert good.plays_kept == 28
+
+
+def test_a_non_seekable_zip_over_the_upload_limit_is_refused() -> None:
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return False
+
+        def readinto(self, buffer: Any) -> int:
+            data = self.inner.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+
+    data = zip_of({"Streaming_History_Audio_2024_0.json": GOOD}, compression=zipfile.ZIP_STORED)
+    with pytest.raises(ExportError, match="upload is too big"), Pipe(data) as pipe:
+        parse_upload([("export.zip", pipe)], limits=ExportLimits(max_upload_bytes=len(data) // 2))  # type: ignore[list-item]

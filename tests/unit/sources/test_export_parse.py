@@ -236,6 +236,7 @@ def test_renamed_copies_and_unknown_names_are_still_read() -> None:
     plays = json.dumps([extended_play(datetime(2023, 5, 1, tzinfo=UTC), "Hit")]).encode()
     assert upload({"Streaming_History_Audio_2023 (1).json": plays}).plays_kept == 1
     assert upload({"my history.json": plays}).plays_kept == 1
+    assert upload({"C:\\Users\\me\\Downloads\\endsong_0.json": plays}).plays_kept == 1
 
 
 def test_other_export_files_are_skipped_not_refused() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from fanapp.enrich.pauses import MemoryPauses
 from fanapp.sources import History, SourceError
 from fanapp.sources.lastfm import (
     EMPTY_PROFILE_NOTE,
@@ -19,6 +20,7 @@ from fanapp.sources.lastfm import (
     UnknownUserError,
     normalise_username,
 )
+from fanapp.upstream import GuardedSession
 from tests.fakes.lastfm import FakeLastfm
 
 
@@ -87,6 +89,7 @@ def test_import_maps_ranks_plays_and_times(fake: FakeLastfm) -> None:
     assert stages[0] == "Looking up your Last.fm profile"
     assert any("top tracks (last 6 months)" in s for s in stages)
     assert any("no Spotify player" in n for n in history.notes)
+    assert "Top tracks come from your Last.fm charts (last 6 months and all time)" in history.notes[0]
 
 
 @pytest.mark.parametrize(
@@ -171,6 +174,24 @@ def test_rate_limit_fails_fast_with_retry_after(fake: FakeLastfm) -> None:
     assert len(fake.calls) == 1
 
 
+@pytest.mark.parametrize("status", [429, 200])
+def test_rate_limit_pauses_every_later_call(fake: FakeLastfm, status: int) -> None:
+    # As for Spotify: the shared pause flag stops later calls before they are sent.
+    session = GuardedSession("lastfm", pauses=MemoryPauses(), budget=None, wait=0)
+    fake.failure = "rate_limit" if status == 429 else "rate_limit_200"
+    with pytest.raises(RateLimitedError):
+        fetch(source(fake, session=session))
+    fake.failure = None
+    with pytest.raises(RateLimitedError) as caught:
+        fetch(source(fake, session=session))
+    assert len(fake.calls) == 1
+    assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 60
+    assert "Spotify" not in caught.value.message
+    session.pauses.resume("lastfm")
+    history, _ = fetch(source(fake, session=session))
+    assert history.tracks
+
+
 def test_timeout(fake: FakeLastfm) -> None:
     fake.delay = 3.0
     started = time.monotonic()
@@ -180,8 +201,9 @@ def test_timeout(fake: FakeLastfm) -> None:
     assert "did not answer in time" in caught.value.message
 
 
-def test_unreadable_answer(fake: FakeLastfm) -> None:
-    fake.failure = "garbage"
+@pytest.mark.parametrize("failure", ["garbage", "huge"])
+def test_unreadable_or_endless_answer(fake: FakeLastfm, failure: str) -> None:
+    fake.failure = failure
     with pytest.raises(LastfmUnavailableError, match="could not read"):
         fetch(source(fake))
 
