@@ -89,8 +89,12 @@ def _song(episode_id: int, key: str, position: int, track: Track, reason: str = 
 def propose(session: Session, *, listener: Listener, campaign: dict[str, str] | None = None) -> Episode:
     """A new draft episode cast by the engine from the listener's history (raises EngineError if too few)."""
     assert listener.id is not None
-    tracks = {t.source_id: t for t in session.exec(select(Track).where(Track.listener_id == listener.id))}
-    proposal = eng.propose([profile(t) for t in tracks.values()])
+    profiles = {}
+    tracks = {}
+    for t in session.exec(select(Track).where(Track.listener_id == listener.id)):
+        p = profile(t)
+        profiles[p.stable_id], tracks[p.stable_id] = p, t
+    proposal = eng.propose(list(profiles.values()))
     episode = Episode(listener_id=listener.id, basis=proposal.basis[:200], campaign=dict(campaign or {}))
     session.add(episode)
     session.flush()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -381,6 +382,9 @@ def _cover(img: Image.Image, xy: tuple[int, int], px: int, cover: Image.Image | 
         img.paste(placeholder(px, key), (x, y))
 
 
+Covers = Mapping[str, Image.Image | None]
+
+
 def _fetch_covers(covers: CoverSource, urls: Sequence[str]) -> dict[str, Image.Image | None]:
     """Every cover the image needs, fetched in parallel; a failing source only yields placeholders."""
     wanted = sorted({u for u in urls if u})
@@ -529,10 +533,12 @@ def _card_background() -> Image.Image:
     return img.convert("RGB")
 
 
-def _draw_card(img: Image.Image, ep: Episode, covers: CoverSource) -> None:
+def _card_covers(ep: Episode) -> list[str]:
+    return [s.image_url for side in ep.sides for s in _card_songs(side.songs)]
+
+
+def _draw_card(img: Image.Image, ep: Episode, pics: Covers) -> None:
     picks = [_card_songs(side.songs) for side in ep.sides]
-    urls = [s.image_url for songs in picks for s in songs]
-    pics = _fetch_covers(covers, urls)
     title, ts = text.fit(ep.title, "bold", 38, 1100 - _wordmark_width(30) - 40 - 104, 26)
     text.draw(img, (104, 90), title, "bold", ts, INK)
     for (x, width), side, songs in zip(CARD_COL, ep.sides, picks, strict=True):
@@ -650,12 +656,14 @@ def _story_rows(counts: tuple[int, int]) -> int:
     return min(104, room // total)
 
 
-def _draw_story(img: Image.Image, ep: Episode, covers: CoverSource) -> None:
-    songs_all = [side.songs for side in ep.sides]
-    urls = [s.image_url for songs in songs_all for s in songs]
+def _story_covers(ep: Episode) -> list[str]:
+    urls = [s.image_url for side in ep.sides for s in side.songs]
     if ep.mashup:
         urls += [ep.mashup.a.image_url, ep.mashup.b.image_url]
-    pics = _fetch_covers(covers, urls)
+    return urls
+
+
+def _draw_story(img: Image.Image, ep: Episode, pics: Covers) -> None:
     # the label: the title in up to three lines, centred above the tape window
     lines, size = text.fit_block(ep.title, "display", 92, 760, 3, 54)
     lines = lines or [""]
@@ -733,21 +741,28 @@ def _draw_story(img: Image.Image, ep: Episode, covers: CoverSource) -> None:
 
 # ------------------------------------------------------------------------------------------ entry point
 
-_LAYOUTS: dict[
-    Size, tuple[Callable[[], Image.Image], Callable[[Image.Image, Episode, CoverSource], None]]
-] = {
-    "card": (_card_background, _draw_card),
-    "story": (_story_background, _draw_story),
+_Layout = tuple[
+    Callable[[], Image.Image], Callable[[Episode], list[str]], Callable[[Image.Image, Episode, Covers], None]
+]
+_LAYOUTS: dict[Size, _Layout] = {
+    "card": (_card_background, _card_covers, _draw_card),
+    "story": (_story_background, _story_covers, _draw_story),
 }
+# FreeType faces are shared between renders and are not safe to use from two threads at once (the GIL
+# covers it today; free-threaded Python would not): drawing is serialised, cover downloads are not.
+_DRAWING = threading.Lock()
 
 
 def render_image(view: Mapping[str, Any], covers: CoverSource, size: Size = "card") -> Image.Image:
     """The share image as a Pillow image (RGB, 1200x630 for "card", 1080x1920 for "story")."""
     if size not in _LAYOUTS:
         raise ValueError(f"unknown share image size {size!r}")
-    background, draw = _LAYOUTS[size]
-    img = background().copy()
-    draw(img, episode_from_view(view), covers)
+    background, wanted, draw = _LAYOUTS[size]
+    ep = episode_from_view(view)
+    pics = _fetch_covers(covers, wanted(ep))
+    with _DRAWING:
+        img = background().copy()
+        draw(img, ep, pics)
     return img
 
 

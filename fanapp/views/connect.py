@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
@@ -22,6 +23,8 @@ from fanapp.views.mydata import owned_listeners
 from fanapp.views.share import absolute_url
 
 bp = Blueprint("connect", __name__)
+
+STATE_LIFETIME = 600  # seconds a visitor has to approve on Spotify before the state goes stale
 
 
 def _start_listener(source: str) -> Listener:
@@ -125,7 +128,13 @@ def _authorize(purpose: str, scopes: tuple[str, ...], **extra: str) -> Response:
     verifier, challenge = spotify_source.pkce_pair()
     # The verifier sits in the signed session cookie next to the state: it is useless without the code,
     # which only Spotify's redirect carries, and both are removed on first use.
-    session["oauth"] = {"state": state, "verifier": verifier, "purpose": purpose, **extra}
+    session["oauth"] = {
+        "state": state,
+        "verifier": verifier,
+        "purpose": purpose,
+        "started": int(time.time()),
+        **extra,
+    }
     url = spotify_source.authorize_url(config.current(), state=state, code_challenge=challenge, scopes=scopes)
     return redirect(url)
 
@@ -160,7 +169,8 @@ def callback_spotify() -> Response | str:
         abort(404)
     pending = session.pop("oauth", None)  # single use: gone whatever happens next
     state = request.args.get("state", "")
-    if not pending or not state or not secrets.compare_digest(str(pending.get("state", "")), state):
+    fresh = bool(pending) and time.time() - float(pending.get("started", 0)) < STATE_LIFETIME
+    if not fresh or not state or not secrets.compare_digest(str(pending.get("state", "")), state):
         abort(400, description="This sign-in link is stale or was not started here. Please connect again.")
     if request.args.get("error"):
         return render_template(
