@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-BENCHMARKS = ("bench.engine",)
+BENCHMARKS = ("bench.engine", "bench.share_image", "bench.export_parse")
 
 
 def main() -> None:

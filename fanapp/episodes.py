@@ -126,10 +126,10 @@ def latest_draft(session: Session, *, listener_id: int) -> Episode | None:
     ).first()
 
 
-def draft(session: Session, *, episode_id: int, listener_id: int | None) -> Episode | None:
-    """The listener's own draft with this id (None for someone else's or a published one)."""
+def draft(session: Session, *, episode_id: int, listener_ids: Sequence[int]) -> Episode | None:
+    """The visitor's own draft with this id (None for someone else's or a published one)."""
     episode = session.get(Episode, episode_id)
-    if episode is None or listener_id is None or episode.listener_id != listener_id:
+    if episode is None or episode.listener_id is None or episode.listener_id not in listener_ids:
         return None
     return episode if episode.status == "draft" else None
 

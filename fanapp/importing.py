@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from sqlmodel import Session, col, delete
+from sqlmodel import Session, col, delete, select
 
 from fanapp.models import Listener, Track, utcnow
 from fanapp.sources import HistorySource, ImportedTrack, SourceError, merge
@@ -29,6 +30,46 @@ def _row(listener_id: int, t: ImportedTrack) -> Track:
         saved_at=t.saved_at,
         features=t.features,
     )
+
+
+def from_row(track: Track) -> ImportedTrack:
+    """A stored track back as an `ImportedTrack` (to import again, e.g. songs picked by hand)."""
+    plays = []
+    for p in track.play_times:
+        try:
+            plays.append(datetime.fromisoformat(p))
+        except ValueError:
+            continue
+    return ImportedTrack(
+        source_id=track.source_id,
+        title=track.title,
+        artists=list(track.artists),
+        album=track.album,
+        release_year=track.release_year,
+        duration_ms=track.duration_ms,
+        explicit=track.explicit,
+        isrc=track.isrc,
+        image_url=track.image_url,
+        spotify_url=track.spotify_url,
+        top_ranks=dict(track.top_ranks),
+        play_times=plays,
+        play_count=track.play_count,
+        saved_at=track.saved_at,
+        features=dict(track.features),
+    )
+
+
+def add_track(session: Session, *, listener: Listener, track: ImportedTrack) -> bool:
+    """Store one more song in a listener's history (picking by hand); False if it was there already."""
+    assert listener.id is not None
+    exists = session.exec(
+        select(Track).where(Track.listener_id == listener.id, Track.source_id == track.source_id)
+    ).first()
+    if exists is not None:
+        return False
+    session.add(_row(listener.id, track))
+    session.commit()
+    return True
 
 
 Enrich = Callable[[Session, list[Track]], list[str]]

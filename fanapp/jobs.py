@@ -21,7 +21,8 @@ from fanapp.models import Listener, Track
 from fanapp.sources import HistorySource, SourceError
 from fanapp.sources import spotify as spotify_source
 from fanapp.sources.demo import DemoSource
-from fanapp.upstream import UpstreamPaused, redis_client
+from fanapp.sources.lastfm import LastfmSource, SpotifyMatcher
+from fanapp.upstream import UpstreamPaused, guarded_session, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,11 @@ def run_import_job(listener_id: int, spec: dict[str, Any]) -> str:
         return _run(listener_id, spec)
 
 
+def import_now(listener_id: int, source: HistorySource) -> str:
+    """Import from a source that lives in this request (an uploaded export, picked songs), inline."""
+    return _run(listener_id, {"kind": source.name}, source)
+
+
 def _source(session: Session, settings: Settings, listener: Listener, spec: dict[str, Any]) -> HistorySource:
     kind = spec.get("kind")
     if kind == "demo":
@@ -101,6 +107,19 @@ def _source(session: Session, settings: Settings, listener: Listener, spec: dict
         access = tokens.access_token(session, settings=settings, listener_id=listener.id)
         sp = spotify_source.client(settings, access, budget_wait=BUDGET_WAIT)
         return spotify_source.SpotifySource(sp, saved_pages=settings.saved_pages)
+    if kind == "lastfm" and settings.lastfm_api_key:
+        matcher = SpotifyMatcher(
+            (lambda: spotify_source.app_client(settings)) if settings.spotify_enabled else None
+        )
+        return LastfmSource(
+            str(spec.get("username", "")),
+            api_key=settings.lastfm_api_key,
+            base_url=settings.lastfm_api_url,
+            timeout=settings.upstream_timeout,
+            period=str(spec.get("period", "6month")),
+            session=guarded_session(settings, "lastfm"),
+            matcher=matcher,
+        )
     raise SourceError("This way in is not available. Please start again from the home page.")
 
 
@@ -126,14 +145,14 @@ def _enricher(settings: Settings, listener: Listener, spec: dict[str, Any]) -> i
     return enrich
 
 
-def _run(listener_id: int, spec: dict[str, Any]) -> str:
+def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = None) -> str:
     settings = config.current()
     with get_session() as session:
         listener = session.get(Listener, listener_id)
         if listener is None:
             return "gone"
         try:
-            source = _source(session, settings, listener, spec)
+            source = source or _source(session, settings, listener, spec)
             importing.run_import(
                 session, listener=listener, source=source, enrich=_enricher(settings, listener, spec)
             )

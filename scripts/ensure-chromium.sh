@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The browser tests drive Debian's Chromium: Playwright's own browser download cannot work on machines
-# without internet access, so install the distribution package when it is missing.
+# System packages the project needs beyond Python: Debian's Chromium for the browser tests (Playwright's
+# own browser download cannot work on machines without internet access) and the Noto fonts that share
+# images fall back to for CJK, Hebrew, Arabic and emoji. Installs only what is missing.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then exit 0; fi
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
+[ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+[ -e /usr/share/fonts/truetype/noto/NotoSansHebrew-Regular.ttf ] || need+=(fonts-noto-core)
+[ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "Chromium is missing: install Debian's 'chromium' package to run the browser tests." >&2
+  echo "Missing system packages: ${need[*]} (install them with your package manager)." >&2
   exit 0
 fi
-echo "Installing Chromium and fonts from Debian's packages..."
+echo "Installing ${need[*]} from Debian's packages..."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

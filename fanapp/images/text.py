@@ -704,14 +704,34 @@ def wrap(text: str, style: Style, size: int, max_width: float, max_lines: int) -
 def fit_block(
     text: str, style: Style, size: int, max_width: float, max_lines: int, min_size: int
 ) -> tuple[list[str], int]:
-    """Shrink (down to ``min_size``) until the text wraps into ``max_lines`` without being cut."""
+    """Shrink (down to ``min_size``) until the text wraps into ``max_lines`` without being cut; the lines are
+    balanced: a line does not end on a short word that fits on the next one."""
+    whole = clean(text).replace(" ", "")
     current = size
     while True:
         lines = wrap(text, style, current, max_width, max_lines)
-        cut = "".join(lines).replace(" ", "") != clean(text).replace(" ", "")
-        if not cut or current <= min_size:
+        if "".join(lines).replace(" ", "") == whole:
+            return _balanced(text, style, current, max_width, lines), current
+        if current <= min_size:
             return lines, current
         current = max(min_size, int(current * 0.92))
+
+
+def _balanced(text: str, style: Style, size: int, max_width: float, lines: list[str]) -> list[str]:
+    """Lines that do not end on a short word ("the", "&", "a"): it moves down when the next line has room."""
+    out = list(lines)
+    for _ in range(4 * len(out)):
+        moved = False
+        for i in range(len(out) - 1):
+            words = out[i].split(" ")
+            if len(words) > 1 and len(words[-1]) <= 3:
+                candidate = words[-1] + " " + out[i + 1]
+                if width(candidate, style, size) <= max_width:
+                    out[i], out[i + 1] = " ".join(words[:-1]), candidate
+                    moved = True
+        if not moved:
+            break
+    return out
 
 
 def warm(styles: Iterable[Style] = STYLES) -> None:

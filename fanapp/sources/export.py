@@ -780,6 +780,9 @@ def _result(extended: _Plays, account: _Plays, counts: _Counts, limits: ExportLi
         )
         mapping = np.zeros(len(plays.songs), dtype=np.int64)
         for i, (spotify_id, title, artist, album) in enumerate(plays.songs):
+            plays_i = int(per_song[i])
+            if not plays_i:
+                continue  # only played before the extended history ends: counted as overlap
             key = song_key(artist, title)
             g = group_of.get(key)
             if g is None:
@@ -787,8 +790,8 @@ def _result(extended: _Plays, account: _Plays, counts: _Counts, limits: ExportLi
                 meta.append((title, artist, album))
                 best_id.append(None)
             mapping[i] = g
-            plays_i = int(per_song[i])
-            if spotify_id and plays_i and (best_id[g] is None or (plays_i, spotify_id) > best_id[g]):  # type: ignore[operator]
+            current = best_id[g]
+            if spotify_id and (current is None or (plays_i, spotify_id) > current):
                 best_id[g] = (plays_i, spotify_id)
             if album and not meta[g][2]:
                 meta[g] = (meta[g][0], meta[g][1], album)

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import requests
 import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
-from spotipy.oauth2 import SpotifyOAuth, SpotifyOauthError
+from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth, SpotifyOauthError
 
 from fanapp.config import SPOTIFY_SCOPES, Settings
 from fanapp.sources import History, ImportedTrack, Progress, SourceError, clean_text, merge
@@ -353,3 +353,46 @@ def save_playlist(sp: spotipy.Spotify, *, name: str, description: str, track_ids
     _call(sp.playlist_add_items, playlist_id, [f"spotify:track:{t}" for t in ids])
     url = (created.get("external_urls") or {}).get("spotify")
     return url if isinstance(url, str) and url.startswith("https://open.spotify.com/") else ""
+
+
+def app_client(settings: Settings) -> spotipy.Spotify:
+    """A Web API client with the app's own client-credentials token (search, track look-ups).
+
+    No visitor is involved: used to match Last.fm and export songs to Spotify ids and to search when
+    a visitor picks songs by hand.
+    """
+    manager = SpotifyClientCredentials(
+        client_id=settings.spotify_client_id,
+        client_secret=settings.spotify_client_secret,
+        cache_handler=MemoryCacheHandler(),
+        requests_session=_session(settings),
+        requests_timeout=settings.upstream_timeout,
+    )
+    manager.OAUTH_TOKEN_URL = settings.spotify_accounts_url + "api/token"
+    sp = spotipy.Spotify(
+        auth_manager=manager,
+        requests_session=_session(settings),
+        requests_timeout=settings.upstream_timeout,
+        retries=0,
+        status_retries=0,
+        backoff_factor=0,
+    )
+    sp.prefix = settings.spotify_api_url
+    return sp
+
+
+def search_tracks(sp: spotipy.Spotify, query: str, *, limit: int = 10) -> list[ImportedTrack]:
+    """Spotify's track search (the app's own token), as `ImportedTrack`s."""
+    cleaned = clean_text(query, 100)
+    if not cleaned:
+        return []
+    found = _call(sp.search, q=cleaned, type="track", limit=min(limit, 10))
+    items = ((found or {}).get("tracks") or {}).get("items") or []
+    return [t for t in (track_from_spotify(i) for i in items) if t is not None]
+
+
+def get_track(sp: spotipy.Spotify, track_id: str) -> ImportedTrack | None:
+    """One track by its Spotify id (the app's own token)."""
+    if not is_spotify_id(track_id):
+        return None
+    return track_from_spotify(_call(sp.track, track_id))

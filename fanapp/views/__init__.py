@@ -8,6 +8,7 @@ from urllib.parse import quote
 from flask import Flask
 
 from fanapp import security
+from fanapp.sources.lastfm import PERIOD_LABELS
 
 
 def spotify_link(song: dict[str, Any]) -> str:
@@ -21,9 +22,9 @@ def spotify_link(song: dict[str, Any]) -> str:
 
 def init_app(app: Flask) -> None:
     """Register every blueprint and the helpers templates share."""
-    from fanapp.views import builder, connect, embed, images, mydata, pages, share
+    from fanapp.views import builder, connect, embed, images, mydata, pages, pick, share
 
-    for module in (pages, connect, builder, share, embed, images, mydata):
+    for module in (pages, connect, builder, share, embed, images, mydata, pick):
         app.register_blueprint(module.bp)
     images.init_app(app)
 
@@ -31,4 +32,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"htmx_url": security.HTMX_URL, "htmx_sri": security.HTMX_SRI}
+        return {
+            "htmx_url": security.HTMX_URL,
+            "htmx_sri": security.HTMX_SRI,
+            "lastfm_periods": list(PERIOD_LABELS.items()),
+        }

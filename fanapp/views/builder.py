@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlmodel import select
 from werkzeug.wrappers import Response
 
@@ -11,12 +11,13 @@ from fanapp.db import db
 from fanapp.htmx import is_htmx, render
 from fanapp.limits import limiter, publish_limit
 from fanapp.models import Episode, Listener, Track
+from fanapp.views.mydata import owned_listeners
 
 bp = Blueprint("builder", __name__, url_prefix="/build")
 
 
 def _draft(episode_id: int) -> Episode:
-    episode = episodes.draft(db(), episode_id=episode_id, listener_id=session.get("listener_id"))
+    episode = episodes.draft(db(), episode_id=episode_id, listener_ids=owned_listeners())
     if episode is None:
         abort(404, description="This episode is not one of yours, or it was already published.")
     return episode

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import BinaryIO, cast
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from fanapp import campaign, config, jobs, tokens
@@ -19,6 +20,8 @@ from fanapp.limits import connect_limit, limiter
 from fanapp.models import Listener
 from fanapp.sources import SourceError
 from fanapp.sources import spotify as spotify_source
+from fanapp.sources.export import DEFAULT_LIMITS, ExportSource, parse_upload
+from fanapp.sources.lastfm import PERIODS, normalise_username
 from fanapp.views.mydata import owned_listeners
 from fanapp.views.share import absolute_url
 
@@ -62,7 +65,7 @@ def _save_playlist(slug: str, access_token: str) -> str:
     return render_template("pages/playlist.html", error="", share_url=share_url, url=url)
 
 
-def _next_step(listener: Listener) -> Response | str:
+def next_step(listener: Listener) -> Response | str:
     """Where the visitor goes after an import step: the builder, the progress page, or a clear failure."""
     assert listener.id is not None
     if listener.import_status == "failed":
@@ -94,7 +97,7 @@ def _start(listener: Listener, spec: dict[str, str]) -> Response | str:
     assert listener.id is not None
     jobs.start_import(settings=config.current(), listener_id=listener.id, spec=spec)
     db().refresh(listener)
-    return _next_step(listener)
+    return next_step(listener)
 
 
 @bp.get("/import/<int:listener_id>")
@@ -106,7 +109,7 @@ def progress(listener_id: int) -> Response | str:
     if listener is None:
         abort(404)
     if listener.import_status in ("done", "failed"):
-        return _next_step(listener)
+        return next_step(listener)
     return render(
         "pages/progress.html",
         "partials/progress.html",
@@ -137,6 +140,50 @@ def _authorize(purpose: str, scopes: tuple[str, ...], **extra: str) -> Response:
     }
     url = spotify_source.authorize_url(config.current(), state=state, code_challenge=challenge, scopes=scopes)
     return redirect(url)
+
+
+@bp.post("/connect/lastfm")
+@limiter.limit(connect_limit)
+def connect_lastfm() -> Response | str:
+    """Import a public Last.fm profile by username (no login)."""
+    settings = config.current()
+    if not settings.lastfm_api_key:
+        abort(404, description="Last.fm is not set up on this server.")
+    period = request.form.get("period", "6month")
+    try:
+        username = normalise_username(request.form.get("username", "")[:200])
+        if period not in PERIODS:
+            raise SourceError("Choose one of the listed periods.")
+    except SourceError as exc:
+        return _landing_with_error("lastfm", exc.message)
+    listener = _start_listener("lastfm")
+    return _start(listener, {"kind": "lastfm", "username": username, "period": period})
+
+
+@bp.post("/upload")
+@limiter.limit(connect_limit)
+def upload_export() -> Response | str:
+    """Import the files of a Spotify data export (JSON or zip), parsed with hard limits in this request."""
+    # Larger than the app-wide cap for forms: the export's zip can be big. Checked before reading.
+    request.max_content_length = DEFAULT_LIMITS.max_upload_bytes + 1_000_000
+    files = [f for f in request.files.getlist("files") if f.filename]
+    if not files:
+        return _landing_with_error("export", "Choose the files of your Spotify data export first.")
+    try:
+        result = parse_upload([(f.filename or "upload", cast(BinaryIO, f.stream)) for f in files])
+    except SourceError as exc:
+        return _landing_with_error("export", exc.message)
+    listener = _start_listener("export")
+    assert listener.id is not None
+    jobs.import_now(listener.id, ExportSource(result))
+    db().refresh(listener)
+    return next_step(listener)
+
+
+def _landing_with_error(way: str, message: str) -> Response:
+    """The landing page again, with the message next to the form that was used (nothing was kept)."""
+    page = render_template("pages/landing.html", settings=config.current(), errors={way: message})
+    return make_response(page, 400)
 
 
 @bp.get("/connect/spotify")

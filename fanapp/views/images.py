@@ -40,8 +40,9 @@ def _image(slug: str, size: Literal["card", "story"]) -> Response:
         abort(404, description="There is no published episode at this address.")
     cache: ImageCache = current_app.extensions["fanapp.image_cache"]
     covers = current_app.extensions["fanapp.covers"]
-    view = episodes.view(db(), episode)
-    entry = cache.get_or_render(episode.slug, episode.version, size, lambda: render_card(view, covers, size))
+    entry = cache.get_or_render(
+        episode.slug, episode.version, size, lambda: render_card(episodes.view(db(), episode), covers, size)
+    )
     response = Response(entry.png, mimetype="image/png")
     response.headers["Cache-Control"] = IMMUTABLE
     response.set_etag(entry.etag.strip('"'))

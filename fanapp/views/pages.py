@@ -18,7 +18,7 @@ bp = Blueprint("pages", __name__)
 def landing() -> str:
     """The landing page: the ways in that are configured, most personal first."""
     campaign.remember()
-    return render_template("pages/landing.html", settings=current_app.config["SETTINGS"])
+    return render_template("pages/landing.html", settings=config.current(), errors={})
 
 
 @bp.get("/privacy")

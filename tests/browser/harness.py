@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from urllib.parse import urlparse
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Route
 
-from fanapp.security import HTMX_URL, HTMX_VERSION
+from fanapp.security import HTMX_URL
 from tests.fakes.http import BackgroundServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,13 +93,22 @@ class LiveServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         """Bind a free port now; :meth:`mount` the app when its settings (which name the port) exist."""
         self.app: Flask | Callable[..., Any] | None = None
+        # (method, path regex) -> seconds: requests held back so a test can see the page while it waits.
+        self.delays: dict[tuple[str, re.Pattern[str]], float] = {}
         self._server = BackgroundServer(self._dispatch, host=host).start()
 
     def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:
         if self.app is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"no app mounted yet"]
+        for (method, path), seconds in list(self.delays.items()):
+            if environ["REQUEST_METHOD"] == method and path.search(environ.get("PATH_INFO", "")):
+                time.sleep(seconds)
         return self.app(environ, start_response)
+
+    def delay(self, method: str, path: str, seconds: float) -> None:
+        """Hold every `method` request whose path matches the regex `path` for `seconds`."""
+        self.delays[(method, re.compile(path))] = seconds
 
     @property
     def port(self) -> int:
@@ -204,6 +214,10 @@ class Guard:
 
         def on_failed(request: Request) -> None:
             if request.url in self.quiet_urls or request.url in self.outside_requests:
+                return
+            # ERR_ABORTED is the browser cancelling a request itself (a navigation away while images
+            # were still loading), not a request that failed.
+            if request.failure == "net::ERR_ABORTED":
                 return
             self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 

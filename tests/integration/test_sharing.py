@@ -23,7 +23,9 @@ PARTNER = "https://campaign.example"
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return make_settings(database_url, embed_allowed_origins=(PARTNER,), public_base_url="https://fans.example")
+    return make_settings(
+        database_url, embed_allowed_origins=(PARTNER,), public_base_url="https://fans.example"
+    )
 
 
 @pytest.mark.parametrize(("path", "size"), [(".png", (1200, 630)), ("/story.png", (1080, 1920))])

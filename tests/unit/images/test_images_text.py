@@ -196,3 +196,10 @@ def test_a_damaged_font_file_is_skipped(tmp_path: Path, monkeypatch: pytest.Monk
     finally:
         monkeypatch.undo()
         text.reset_caches()
+
+
+def test_fit_block_does_not_leave_a_short_word_at_a_line_end() -> None:
+    lines, _ = text.fit_block("The Dancer & The Heartbreaker", "display", 92, 760, 3, 54)
+    assert len(lines) == 2
+    assert all(len(line.split(" ")[-1]) > 3 for line in lines[:-1])
+    assert " ".join(lines) == "The Dancer & The Heartbreaker"

@@ -148,8 +148,9 @@ def test_both_exports_count_each_play_once() -> None:
     # already holds that year, so the account plays are set aside as overlap.
     result = sample("my_spotify_data.zip", "my_spotify_data_extended.zip")
     assert result.kind == "extended"
-    assert result.plays_kept == 28
+    assert (result.plays_kept, result.songs) == (28, 5)
     assert result.skipped_overlap == 24
+    assert len(result.history.tracks) == 5 and all(t.play_count for t in result.history.tracks)
     assert "24 account-data plays already in your extended history" in result.summary
 
 

@@ -1,0 +1,147 @@
+"""Pick by hand: no account at all; search songs (Spotify when configured, else the bundled catalogue)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from sqlmodel import col, select
+from werkzeug.wrappers import Response
+
+from fanapp import config, jobs
+from fanapp.db import db
+from fanapp.htmx import is_htmx, render
+from fanapp.importing import add_track, from_row
+from fanapp.limits import connect_limit, limiter
+from fanapp.models import Listener, Track
+from fanapp.sources import ImportedTrack, SourceError, catalogue
+from fanapp.sources import spotify as spotify_source
+from fanapp.sources.catalogue import PickedSource
+from fanapp.views.connect import next_step
+
+bp = Blueprint("pick", __name__, url_prefix="/pick")
+
+MAX_PICKS = 40
+MIN_PICKS = 2
+
+
+def _pick_listener() -> Listener | None:
+    listener_id = session.get("pick_listener_id")
+    listener = db().get(Listener, listener_id) if isinstance(listener_id, int) else None
+    return listener if listener is not None and listener.source == "pick" else None
+
+
+def _picks(listener: Listener | None) -> list[Track]:
+    if listener is None:
+        return []
+    return list(
+        db().exec(select(Track).where(Track.listener_id == listener.id).order_by(col(Track.id))).all()
+    )
+
+
+def _search(query: str) -> tuple[list[ImportedTrack], str]:
+    settings = config.current()
+    if settings.spotify_enabled and query.strip():
+        try:
+            return spotify_source.search_tracks(spotify_source.app_client(settings), query), ""
+        except SourceError as exc:
+            return catalogue.search(query), exc.message + " Showing the bundled songs instead."
+    return catalogue.search(query), ""
+
+
+@bp.get("/")
+def page() -> Response:
+    """The search and the songs picked so far."""
+    return _render(request.args.get("q", "")[:100])
+
+
+def _render(query: str) -> Response:
+    results, notice = _search(query)
+    picks = _picks(_pick_listener())
+    return render(
+        "pages/pick.html",
+        "partials/pick_results.html",
+        query=query,
+        results=results,
+        notice=notice,
+        picks=picks,
+        picked={t.source_id for t in picks},
+        min_picks=MIN_PICKS,
+        spotify=config.current().spotify_enabled,
+    )
+
+
+@bp.post("/add")
+@limiter.limit(connect_limit, exempt_when=lambda: _pick_listener() is not None)
+def add() -> Response:
+    """Add one song to the picks (the first pick starts a new listener for this browser)."""
+    track_id = request.form.get("track", "")[:100]
+    settings = config.current()
+    if track_id.startswith("demo-"):
+        track = catalogue.by_id(track_id)
+    elif settings.spotify_enabled:
+        try:
+            track = spotify_source.get_track(spotify_source.app_client(settings), track_id)
+        except SourceError as exc:
+            flash(exc.message, "error")
+            return _back()
+    else:
+        track = None
+    if track is None:
+        flash("We could not find that song. Please search again.", "error")
+        return _back()
+    listener = _pick_listener()
+    if listener is None:
+        listener = Listener(source="pick", import_status="pending")
+        db().add(listener)
+        db().commit()
+        session["pick_listener_id"] = listener.id
+        session["mine"] = [*session.get("mine", []), listener.id][-20:]
+    if len(_picks(listener)) >= MAX_PICKS:
+        flash(f"That is {MAX_PICKS} songs already: cast your episode, or remove one.", "error")
+    else:
+        add_track(db(), listener=listener, track=track)
+    return _back()
+
+
+@bp.post("/remove")
+def remove() -> Response:
+    """Take a song out of the picks."""
+    listener = _pick_listener()
+    if listener is not None:
+        row = (
+            db()
+            .exec(
+                select(Track).where(
+                    Track.listener_id == listener.id, Track.source_id == request.form.get("track", "")
+                )
+            )
+            .first()
+        )
+        if row is not None:
+            db().delete(row)
+            db().commit()
+    return _back()
+
+
+@bp.post("/done")
+def done() -> Response | str:
+    """Cast the episode from the picks."""
+    listener = _pick_listener()
+    picks = _picks(listener)
+    if listener is None or listener.id is None:
+        abort(400, description="Pick a few songs first.")
+    if len(picks) < MIN_PICKS:
+        flash(f"Pick at least {MIN_PICKS} songs (6 or more makes a better story).", "error")
+        return _back()
+    jobs.import_now(listener.id, PickedSource([from_row(t) for t in picks]))
+    db().refresh(listener)
+    session["listener_id"] = listener.id
+    session.pop("pick_listener_id", None)
+    return next_step(listener)
+
+
+def _back() -> Response:
+    """htmx gets the refreshed picks fragment; a plain form post goes back to the page (PRG)."""
+    query = request.form.get("q", "")[:100]
+    if is_htmx():
+        return _render(query)
+    return redirect(url_for("pick.page", q=query or None), code=303)

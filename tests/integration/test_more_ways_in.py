@@ -1,0 +1,242 @@
+"""More ways in, each driven to a published share page: Last.fm, a Spotify data export, picking by hand."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import Session, select
+from werkzeug.test import EnvironBuilder
+
+from fanapp import create_app
+from fanapp.models import Listener, Track
+from tests.conftest import csrf_from, make_settings
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "export"
+
+
+def _publish(client: FlaskClient, builder_path: str) -> BeautifulSoup:
+    builder = client.get(builder_path)
+    assert builder.status_code == 200
+    r = client.post(builder_path + "/publish", data={"csrf_token": csrf_from(builder.get_data(as_text=True))})
+    assert r.status_code == 303
+    share = client.application.test_client().get(r.headers["Location"])
+    assert share.status_code == 200
+    page = BeautifulSoup(share.get_data(as_text=True), "html.parser")
+    assert page.select('[data-testid="character-a"] [data-testid="track"]')
+    assert page.select('[data-testid="mashup"] [data-testid="mashup-track"]')
+    return page
+
+
+def _token(client: FlaskClient) -> str:
+    return csrf_from(client.get("/").get_data(as_text=True))
+
+
+# -- Last.fm -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_lastfm() -> Iterator[Any]:
+    from tests.fakes.lastfm import FakeLastfm
+
+    with FakeLastfm.running() as fake:
+        yield fake
+
+
+@pytest.fixture
+def lastfm_client(database_url: str, fake_lastfm: Any) -> Iterator[FlaskClient]:
+    app = create_app(
+        make_settings(
+            database_url,
+            lastfm_api_key=fake_lastfm.api_key,
+            lastfm_api_url=fake_lastfm.api_url,
+            upstream_timeout=1.0,
+        )
+    )
+    app.testing = True
+    yield app.test_client()
+    app.extensions["fanapp.engine"].dispose()
+
+
+def test_landing_offers_every_configured_way_in(lastfm_client: FlaskClient) -> None:
+    page = BeautifulSoup(lastfm_client.get("/").get_data(as_text=True), "html.parser")
+    ids = [el["data-testid"] for el in page.select("[data-testid]") if el["data-testid"] in WAYS]
+    assert ids == ["connect-spotify", "connect-lastfm", "upload-export", "pick-songs", "try-demo"]
+
+
+WAYS = {"connect-spotify", "connect-lastfm", "upload-export", "pick-songs", "try-demo"}
+
+
+def test_lastfm_is_hidden_without_a_key(client: FlaskClient) -> None:
+    assert 'data-testid="connect-lastfm"' not in client.get("/").get_data(as_text=True)
+
+
+def test_lastfm_journey(lastfm_client: FlaskClient, fake_lastfm: Any) -> None:
+    r = lastfm_client.post(
+        "/connect/lastfm", data={"csrf_token": _token(lastfm_client), "username": "rj", "period": "6month"}
+    )
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+    assert {"user.getinfo", "user.gettoptracks", "user.getrecenttracks"} <= {
+        m.lower() for m in fake_lastfm.methods_called()
+    }
+    page = _publish(lastfm_client, r.headers["Location"])
+    assert page.select_one('[data-testid="share-link"]')
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        ("<script>alert(1)</script>", "username"),
+        ("x" * 1000, "username"),
+        ("nobodyhere", "find"),
+        ("privateuser", "private"),
+    ],
+)
+def test_lastfm_refusals(lastfm_client: FlaskClient, fake_lastfm: Any, username: str, message: str) -> None:
+    before = len(fake_lastfm.calls)
+    r = lastfm_client.post(
+        "/connect/lastfm", data={"csrf_token": _token(lastfm_client), "username": username, "period": "7day"}
+    )
+    html = r.get_data(as_text=True)
+    assert message in html.lower()
+    assert "<script>alert(1)</script>" not in html
+    if "<" in username or len(username) > 15:
+        assert len(fake_lastfm.calls) == before  # refused before any request
+
+
+def test_lastfm_outage_and_empty_profile(lastfm_client: FlaskClient, fake_lastfm: Any) -> None:
+    fake_lastfm.failure = "outage"
+    r = lastfm_client.post("/connect/lastfm", data={"csrf_token": _token(lastfm_client), "username": "rj"})
+    assert "temporarily unavailable" in r.get_data(as_text=True)
+    fake_lastfm.failure = None
+    r = lastfm_client.post(
+        "/connect/lastfm", data={"csrf_token": _token(lastfm_client), "username": "emptyuser"}
+    )
+    assert "no scrobbles" in r.get_data(as_text=True) or "still quiet" in r.get_data(as_text=True)
+
+
+# -- Spotify data export ----------------------------------------------------------------------------------
+
+
+def _upload(client: FlaskClient, files: list[tuple[str, bytes]]) -> Any:
+    data: dict[str, Any] = {"csrf_token": _token(client)}
+    data["files"] = [(io.BytesIO(content), name) for name, content in files]
+    # An explicit builder, closed afterwards: a large body spills into a temporary file.
+    builder = EnvironBuilder(path="/upload", method="POST", data=data, content_type="multipart/form-data")
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["StreamingHistory_music_0.json"],
+        ["Streaming_History_Audio_2024_0.json", "Streaming_History_Video_2024.json"],
+        ["my_spotify_data.zip"],
+        ["my_spotify_data_extended.zip"],
+    ],
+)
+def test_export_journey(client: FlaskClient, app: Flask, names: list[str]) -> None:
+    r = _upload(client, [(n, (DATA / n).read_bytes()) for n in names])
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    _publish(client, r.headers["Location"])
+    with Session(app.extensions["fanapp.engine"]) as s:
+        listener = s.exec(select(Listener)).one()
+        assert listener.source == "export" and listener.import_status == "done"
+        assert any("kept" in note.lower() for note in listener.import_notes)  # counts for the visitor
+        stored = json.dumps([t.model_dump(mode="json") for t in s.exec(select(Track)).all()])
+    for personal in ("ip_addr", "conn_country", "user_agent"):
+        assert personal not in stored
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in entries.items():
+            z.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("StreamingHistory_music_0.json", b'[{"endTime": "2024-01-01 10:00", "artistName": '),
+        ("StreamingHistory_music_0.json", b"\x89PNG\r\n\x1a\n" + b"\0" * 100),
+        ("holiday.zip", _zip({"../../etc/passwd": b"root:x:0:0"})),
+        ("many.zip", _zip({f"f{i}.json": b"[]" for i in range(10_000)})),
+        ("notes.txt", b"hello"),
+    ],
+)
+def test_export_refusals(client: FlaskClient, app: Flask, name: str, content: bytes) -> None:
+    started = time.monotonic()
+    r = _upload(client, [(name, content)])
+    assert time.monotonic() - started < 10
+    assert r.status_code == 400
+    assert BeautifulSoup(r.get_data(as_text=True), "html.parser").select_one("#export-error")
+    with Session(app.extensions["fanapp.engine"]) as s:
+        assert s.exec(select(Listener)).all() == [] and s.exec(select(Track)).all() == []  # nothing partial
+
+
+def test_no_files_chosen(client: FlaskClient) -> None:
+    assert _upload(client, []).status_code == 400
+
+
+# -- Picking by hand ----------------------------------------------------------------------------------------
+
+
+def _pick_journey(client: FlaskClient, query: str, count: int) -> BeautifulSoup:
+    page = client.get(f"/pick/?q={query}")
+    token = csrf_from(page.get_data(as_text=True))
+    results = BeautifulSoup(page.get_data(as_text=True), "html.parser").select('[data-testid="pick-result"]')
+    assert len(results) >= count
+    for item in results[:count]:
+        r = client.post("/pick/add", data={"csrf_token": token, "track": item["data-track-id"], "q": query})
+        assert r.status_code == 303
+    picked = BeautifulSoup(client.get("/pick/").get_data(as_text=True), "html.parser")
+    assert len(picked.select('[data-testid="picked"]')) == count
+    r = client.post("/pick/done", data={"csrf_token": token})
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    return _publish(client, r.headers["Location"])
+
+
+def test_pick_by_hand_without_spotify(client: FlaskClient) -> None:
+    page = _pick_journey(client, "", 8)
+    assert all(t["data-track-id"].startswith("demo-") for t in page.select('[data-testid="track"]'))
+
+
+def test_pick_needs_two_songs(client: FlaskClient) -> None:
+    page = client.get("/pick/")
+    token = csrf_from(page.get_data(as_text=True))
+    assert client.post("/pick/done", data={"csrf_token": token}).status_code == 400
+
+
+def test_pick_by_hand_with_spotify_search(spotify_app: Flask, fake_spotify: Any) -> None:
+    client = spotify_app.test_client()
+    title = fake_spotify.catalogue[0]["name"].split()[0]
+    r = client.get(f"/pick/?q={title}")
+    results = BeautifulSoup(r.get_data(as_text=True), "html.parser").select('[data-testid="pick-result"]')
+    assert results and all(len(t["data-track-id"]) == 22 for t in results)
+    assert any(c.path == "/v1/search" for c in fake_spotify.calls)
+    grants = [t.grant_type for t in fake_spotify.token_requests]
+    assert grants == ["client_credentials"]
+    token = csrf_from(r.get_data(as_text=True))
+    ids = [fake_spotify.catalogue[i]["id"] for i in range(6)]
+    for track_id in ids:
+        assert client.post("/pick/add", data={"csrf_token": token, "track": track_id}).status_code == 303
+    done = client.post("/pick/done", data={"csrf_token": token})
+    assert done.status_code == 303
+    share = _publish(client, done.headers["Location"])
+    assert {t["data-track-id"] for t in share.select('[data-testid="track"]')} <= set(ids)

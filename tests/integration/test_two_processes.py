@@ -1,0 +1,624 @@
+"""Two processes, one truth: two gunicorn processes and one RQ worker on one PostgreSQL and one Redis.
+
+The app keeps no state in a process that another one would need. These tests start process A and
+process B (each its own gunicorn) plus the worker of the Procfile, all with the same environment, and
+check that a share created on A is served by B, that a session made on A works on B, that rate limits
+and Spotify's pause flag are counted once for all of them, that the job queue drains, and that the
+access logs (in the Procfile's format) never hold an OAuth `code` or `state`.
+
+A `requests.Session` is the browser: cookies are per host, not per port, so one session talking to
+A and B is a browser behind a load balancer. Each browser sends its own client address in
+`X-Forwarded-For` (the processes trust one proxy, as they would behind a platform router), so the
+rate limits of one test never spill into another.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+import redis
+import requests
+from bs4 import BeautifulSoup
+from rq import Queue, Worker
+from rq.exceptions import NoSuchJobError
+from rq.intermediate_queue import IntermediateQueue
+from rq.job import Job, JobStatus
+
+from fanapp import create_app, jobs, migrate
+from fanapp.config import Settings
+from fanapp.db import get_session
+from fanapp.models import Listener
+from tests.conftest import CLOSED_PORT, PG_ADMIN_URL, csrf_from
+from tests.fakes.spotify import FakeSpotify
+
+pytestmark = [pytest.mark.xdist_group("two-processes"), pytest.mark.postgres, pytest.mark.redis]
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent  # the venv running pytest: its gunicorn and rq
+REDIS_URL = "redis://127.0.0.1:6379/0"
+READY_TIMEOUT = 45.0  # seconds for a process to answer (a loaded 2-core machine is slow to import)
+JOB_TIMEOUT = 45.0  # seconds for the worker to finish an import
+STOP_TIMEOUT = 15.0
+
+T = TypeVar("T")
+
+
+def procfile() -> dict[str, str]:
+    """The Procfile's process types and their command lines."""
+    entries = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, command = line.partition(":")
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def access_log_format() -> str:
+    """The `--access-logformat` of the Procfile's web process (the test runs A and B with it)."""
+    args = shlex.split(procfile()["web"])
+    assert "--access-logformat" in args, "the Procfile's web process must set its access log format"
+    return args[args.index("--access-logformat") + 1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _until(what: str, check: Callable[[], T | None], timeout: float, diagnostics: Callable[[], str]) -> T:
+    """Poll `check` until it returns something truthy; fail with the processes' logs after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{diagnostics()}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Cluster:
+    """Processes A and B, the worker, and what they share."""
+
+    a: str
+    b: str
+    env: dict[str, str]
+    settings: Settings
+    fake: FakeSpotify
+    redis: redis.Redis
+    database_url: str
+    logs: dict[str, Path]
+    access_logs: dict[str, Path]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.redis_prefix
+
+    def queue(self) -> Queue:
+        return Queue(jobs.queue(self.settings).name, connection=self.redis)
+
+    def diagnostics(self) -> str:
+        """Whether each process still runs, and the end of its logs."""
+        parts = []
+        for name, proc in self.procs.items():
+            parts.append(f"--- {name}: {'running' if proc.poll() is None else f'exited {proc.returncode}'}")
+        for name, path in {**self.logs, **{f"{k} access": v for k, v in self.access_logs.items()}}.items():
+            text = path.read_text(errors="replace") if path.exists() else "(no log)"
+            parts.append(f"--- {name} log ({path}):\n{text[-6000:]}")
+        return "\n".join(parts)
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                pytest.fail(f"process {name} exited with {proc.returncode}\n{self.diagnostics()}")
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (gunicorn and rq shut down gracefully), then SIGKILL to the process group we started."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: the group holds only this process tree
+        proc.wait(timeout=STOP_TIMEOUT)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return requests.get(base + "/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _delete_redis_state(conn: redis.Redis, settings: Settings) -> None:
+    """Every key this module made: the queue's jobs and registries, limits, pause flags, locks."""
+    queue = Queue(jobs.queue(settings).name, connection=conn)
+    registries = (
+        queue.started_job_registry,
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.scheduled_job_registry,
+        queue.deferred_job_registry,
+        queue.canceled_job_registry,
+    )
+    job_ids = set(queue.get_job_ids())
+    for registry in registries:
+        job_ids.update(registry.get_job_ids())
+    for job_id in job_ids:
+        conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}", f"rq:executions:{job_id}")
+    for worker in Worker.all(connection=conn, queue=queue):
+        conn.srem("rq:workers", worker.key)
+        conn.delete(worker.key)
+    conn.srem("rq:queues", queue.key)
+    keys = list(conn.scan_iter(match=f"*{settings.redis_prefix}*", count=1000))
+    if keys:
+        conn.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A fresh migrated database, a Redis prefix of its own, the Spotify double, A, B and the worker."""
+    logs_dir = tmp_path_factory.mktemp("two-processes")
+    name = f"fanapp_2p_{uuid.uuid4().hex[:12]}"
+    database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    prefix = f"fanapp-2p-{uuid.uuid4().hex}:"
+    conn = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+    port_a, port_b = _free_port(), _free_port()
+    redirect_uri = f"http://127.0.0.1:{port_a}/callback/spotify"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        migrate.upgrade(database_url)
+        # Listener ids start at a random height: RQ job ids are `import-<listener id>` whatever
+        # REDIS_PREFIX is (see test_job_ids_are_namespaced_by_the_redis_prefix), so a fresh database
+        # starting at 1 would share job keys with any other run on this Redis.
+        with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as db:
+            db.execute(
+                "SELECT setval(pg_get_serial_sequence('listener', 'id'), %s)",
+                (secrets.randbelow(10**9) + 10**6,),
+            )
+        with FakeSpotify.running(redirect_uri=redirect_uri) as fake:
+            env = {
+                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+                "HOME": os.environ.get("HOME", "/tmp"),
+                "LANG": "C.UTF-8",
+                "PYTHONUNBUFFERED": "1",
+                "FANAPP_ENV": "test",
+                "SECRET_KEY": secrets.token_urlsafe(48),  # the same for A, B and the worker
+                "DATABASE_URL": database_url,
+                "REDIS_URL": REDIS_URL,
+                "REDIS_PREFIX": prefix,
+                "PUBLIC_BASE_URL": "https://soundtrack.example",  # what a CDN in front of A and B serves
+                "TRUSTED_PROXIES": "1",
+                "SPOTIPY_CLIENT_ID": fake.client_id,
+                "SPOTIPY_CLIENT_SECRET": fake.client_secret,
+                "SPOTIPY_REDIRECT_URI": redirect_uri,
+                "SPOTIFY_ACCOUNTS_URL": fake.accounts_url,
+                "SPOTIFY_API_URL": fake.api_url,
+                "DEEZER_API_URL": CLOSED_PORT,
+                "RECCOBEATS_API_URL": CLOSED_PORT,
+                "LASTFM_API_URL": CLOSED_PORT,
+                "UPSTREAM_TIMEOUT": "3",
+                "RATE_LIMIT_CONNECT": "5 per minute",
+                "RATE_LIMIT_MISSING": "10 per minute",
+            }
+            settings = Settings.from_env(environ=env)
+            c = Cluster(
+                a=f"http://127.0.0.1:{port_a}",
+                b=f"http://127.0.0.1:{port_b}",
+                env=env,
+                settings=settings,
+                fake=fake,
+                redis=conn,
+                database_url=database_url,
+                logs={n: logs_dir / f"{n}.log" for n in ("A", "B", "worker")},
+                access_logs={n: logs_dir / f"{n}-access.log" for n in ("A", "B")},
+            )
+            try:
+                for proc_name, port in (("A", port_a), ("B", port_b)):
+                    c.procs[proc_name] = _spawn(
+                        proc_name,
+                        [
+                            str(BIN / "gunicorn"),
+                            "fanapp:create_app()",
+                            "--bind",
+                            f"127.0.0.1:{port}",
+                            "--workers",
+                            "1",
+                            "--threads",
+                            "2",
+                            "--timeout",
+                            "60",
+                            "--access-logfile",
+                            str(c.access_logs[proc_name]),
+                            "--access-logformat",
+                            access_log_format(),
+                            # Two masters on one host would share ~/.gunicorn/gunicorn.ctl otherwise.
+                            "--no-control-socket",
+                        ],
+                        env,
+                        c.logs[proc_name],
+                    )
+                # The worker exactly as the Procfile starts it.
+                c.procs["worker"] = _spawn(
+                    "worker", ["bash", "-c", "exec " + procfile()["worker"]], env, c.logs["worker"]
+                )
+
+                def ready() -> bool:
+                    c.check_alive()
+                    workers = Worker.all(connection=conn, queue=c.queue())
+                    return _healthy(c.a) and _healthy(c.b) and bool(workers)
+
+                _until("A, B and the worker to be ready", ready, READY_TIMEOUT, c.diagnostics)
+                yield c
+            finally:
+                for proc in c.procs.values():
+                    _stop(proc)
+    finally:
+        try:
+            _delete_redis_state(
+                conn, Settings.from_env(environ={"REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix})
+            )
+        finally:
+            conn.close()
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def _logs_on_failure(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[None]:
+    """When a test fails, show what A, B and the worker logged (under the failure's report)."""
+    failed_before = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed_before:
+        print(cluster.diagnostics())
+
+
+_client_addresses = (f"198.51.100.{n}" for n in itertools.count(1))
+
+
+@pytest.fixture
+def new_browser() -> Iterator[Callable[[], requests.Session]]:
+    """Browsers (cookie jars), each from a client address of its own; closed after the test."""
+    made: list[requests.Session] = []
+
+    def make() -> requests.Session:
+        browser = requests.Session()
+        browser.headers["X-Forwarded-For"] = next(_client_addresses)
+        made.append(browser)
+        return browser
+
+    yield make
+    for browser in made:
+        browser.close()
+
+
+def _path(location: str) -> str:
+    parts = urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _follow_import(cluster: Cluster, browser: requests.Session, base: str, start: requests.Response) -> Any:
+    """From the 303 to `/import/<id>`, poll the progress page until it moves on; the last response."""
+    assert start.status_code == 303, f"{start.status_code} {start.text[:500]}\n{cluster.diagnostics()}"
+    progress = _path(start.headers["Location"])
+    assert progress.startswith("/import/"), progress
+
+    def moved_on() -> requests.Response | None:
+        cluster.check_alive()
+        r = browser.get(base + progress, allow_redirects=False, timeout=10)
+        if r.status_code == 200 and 'id="progress"' in r.text and "carry on automatically" not in r.text:
+            return None  # still importing
+        return r
+
+    return _until(f"the import at {progress}", moved_on, JOB_TIMEOUT, cluster.diagnostics)
+
+
+def _demo_builder(cluster: Cluster, browser: requests.Session, base: str) -> str:
+    """Landing → demo on `base` → the worker imports → the builder's path."""
+    token = csrf_from(browser.get(base + "/", timeout=10).text)
+    start = browser.post(base + "/demo", data={"csrf_token": token}, allow_redirects=False, timeout=10)
+    done = _follow_import(cluster, browser, base, start)
+    assert done.status_code == 303, f"{done.status_code} {done.text[:800]}"
+    builder = _path(done.headers["Location"])
+    assert builder.startswith("/build/"), builder
+    return builder
+
+
+def _track_ids(html: str, character: str) -> list[str]:
+    page = BeautifulSoup(html, "html.parser")
+    return [
+        str(t["data-track-id"]) for t in page.select(f'[data-testid="{character}"] [data-testid="track"]')
+    ]
+
+
+def _publish(browser: requests.Session, base: str, builder: str, token: str) -> str:
+    r = browser.post(
+        base + builder + "/publish", data={"csrf_token": token}, allow_redirects=False, timeout=10
+    )
+    assert r.status_code == 303, r.text[:800]
+    share = _path(r.headers["Location"])
+    assert share.startswith("/s/"), share
+    return share.rsplit("/", 1)[-1]
+
+
+def _spotify_callback(cluster: Cluster, browser: requests.Session, start_on: str, return_to: str) -> Any:
+    """Connect on `start_on`, approve on the double, and land Spotify's redirect on `return_to`.
+
+    The redirect URI is A's, but behind a load balancer any process may get the callback: the query
+    is sent to `return_to`'s `/callback/spotify` as it is.
+    """
+    start = browser.get(start_on + "/connect/spotify", allow_redirects=False, timeout=10)
+    assert start.status_code == 302, start.text[:500]
+    approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    assert approved.status_code in (302, 303), approved.text
+    callback = urlsplit(approved.headers["Location"])
+    assert callback.path == "/callback/spotify" and "code=" in callback.query
+    return browser.get(f"{return_to}/callback/spotify?{callback.query}", allow_redirects=False, timeout=15)
+
+
+def _idle(queue: Queue) -> bool:
+    """Nothing queued, nothing being taken off the queue, nothing running."""
+    taking = IntermediateQueue(queue.key, connection=queue.connection).get_job_ids()
+    return queue.count == 0 and not taking and queue.started_job_registry.count == 0
+
+
+def _wait_for_idle_queue(cluster: Cluster) -> Queue:
+    queue = cluster.queue()
+
+    def idle() -> bool:
+        cluster.check_alive()
+        return _idle(queue)
+
+    _until("the queue to drain", idle, JOB_TIMEOUT, cluster.diagnostics)
+    return queue
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+
+def test_a_share_created_on_a_is_served_by_b(
+    cluster: Cluster, new_browser: Callable[[], requests.Session]
+) -> None:
+    browser = new_browser()
+    builder = _demo_builder(cluster, browser, cluster.a)  # imported on the worker, not on A
+    token = csrf_from(browser.get(cluster.a + builder, timeout=10).text)
+    slug = _publish(browser, cluster.a, builder, token)
+
+    visitor = new_browser()  # no cookies: someone who got the link
+    pages = {base: visitor.get(f"{base}/s/{slug}", timeout=10) for base in (cluster.a, cluster.b)}
+    as_json = {base: visitor.get(f"{base}/s/{slug}.json", timeout=10) for base in (cluster.b, cluster.a)}
+    images = {base: visitor.get(f"{base}/s/{slug}.png", timeout=30) for base in (cluster.b, cluster.a)}
+    for responses in (pages, as_json, images):
+        for base, r in responses.items():
+            assert r.status_code == 200, f"{base}{urlsplit(r.url).path}: {r.status_code}\n{r.text[:500]}"
+    assert as_json[cluster.b].json() == as_json[cluster.a].json()
+    assert as_json[cluster.b].json()["url"] == f"https://soundtrack.example/s/{slug}"
+    assert images[cluster.b].headers["Content-Type"] == "image/png"
+    assert images[cluster.b].content[:8] == b"\x89PNG\r\n\x1a\n"
+    # What a CDN in front of both keeps is the same whichever process answered.
+    for responses in (as_json, images):
+        etags = {r.headers["ETag"] for r in responses.values()}
+        assert len(etags) == 1, etags
+    assert _track_ids(pages[cluster.b].text, "character-a") == _track_ids(
+        pages[cluster.a].text, "character-a"
+    )
+
+
+def test_a_session_made_on_a_works_on_b(
+    cluster: Cluster, new_browser: Callable[[], requests.Session]
+) -> None:
+    browser = new_browser()
+    builder = _demo_builder(cluster, browser, cluster.a)
+    on_a = browser.get(cluster.a + builder, timeout=10)
+    on_b = browser.get(cluster.b + builder, timeout=10)
+    assert on_a.status_code == on_b.status_code == 200, on_b.text[:500]
+    ids = _track_ids(on_a.text, "character-a")
+    assert len(ids) == 3 and _track_ids(on_b.text, "character-a") == ids
+
+    # The CSRF token A put in the page is good on B (signed cookie, same SECRET_KEY).
+    slug = _publish(browser, cluster.b, builder, csrf_from(on_a.text))
+    assert new_browser().get(f"{cluster.a}/s/{slug}", timeout=10).status_code == 200
+
+    # Someone else's browser gets nothing from either process.
+    stranger = new_browser()
+    for base in (cluster.a, cluster.b):
+        assert stranger.get(base + builder, timeout=10).status_code == 404
+
+
+def test_rate_limits_are_counted_once_for_both_processes(
+    cluster: Cluster, new_browser: Callable[[], requests.Session]
+) -> None:
+    browser = new_browser()
+    answers = []
+    for base in itertools.islice(itertools.cycle((cluster.a, cluster.b)), 7):
+        r = browser.get(base + "/connect/spotify", allow_redirects=False, timeout=10)
+        answers.append((base, r.status_code, r.headers.get("Retry-After")))
+    assert [status for _, status, _ in answers] == [302] * 5 + [429] * 2, answers
+    for _, _, retry_after in answers[5:]:
+        assert retry_after is not None and 0 < int(retry_after) <= 60, answers
+
+    # Guessing share links: 404s count, alternately on A and B, up to 10 a minute.
+    guesser = new_browser()
+    statuses = []
+    for n, base in enumerate(itertools.islice(itertools.cycle((cluster.b, cluster.a)), 12)):
+        r = guesser.get(f"{base}/s/no-such-episode-{n}", timeout=10)
+        statuses.append((r.status_code, r.headers.get("Retry-After")))
+    assert [s for s, _ in statuses] == [404] * 10 + [429] * 2, statuses
+    assert all(retry is not None and int(retry) > 0 for _, retry in statuses[10:]), statuses
+
+    # The limit is per visitor, not for the whole site.
+    assert (
+        new_browser().get(cluster.b + "/connect/spotify", allow_redirects=False, timeout=10).status_code
+        == 302
+    )
+
+
+def test_spotify_pause_flag_is_shared(cluster: Cluster, new_browser: Callable[[], requests.Session]) -> None:
+    fake, flag = cluster.fake, cluster.prefix + "pause:spotify"
+    assert not cluster.redis.exists(flag)
+    fake.rate_limit("/v1/me/top/tracks", retry_after=86400, times=None)
+    try:
+        browser = new_browser()
+        # Started on A, Spotify's redirect lands on B, the import runs on the worker and meets the 429.
+        callback = _spotify_callback(cluster, browser, cluster.a, cluster.b)
+        failed = _follow_import(cluster, browser, cluster.b, callback)
+        assert failed.status_code == 200, failed.text[:800]
+        assert "We could not import" in failed.text
+        assert "asked us to wait" in failed.text, failed.text[:2000]
+        assert any(call.path == "/v1/me/top/tracks" for call in fake.calls)
+
+        # The worker's 429 set one flag, in Redis, for a day.
+        assert cluster.redis.exists(flag)
+        ttl = cluster.redis.ttl(flag)
+        assert 86400 - 120 < ttl <= 86400, ttl
+
+        # Spotify is fine again, but every process honours the pause: not one more call, not even the
+        # token exchange, and the visitor is told why.
+        fake.reset_faults()
+        calls, token_requests = len(fake.calls), len(fake.token_requests)
+        for start_on, return_to in ((cluster.b, cluster.a), (cluster.a, cluster.b)):
+            again = _spotify_callback(cluster, new_browser(), start_on, return_to)
+            assert again.status_code == 200, again.text[:800]
+            assert "slow down" in again.text, again.text[:2000]
+            assert 'data-testid="try-demo"' in again.text
+        assert len(fake.calls) == calls, fake.calls[calls:]
+        assert len(fake.token_requests) == token_requests
+    finally:
+        fake.reset_faults()
+        cluster.redis.delete(flag)
+
+
+def test_the_job_queue_drains_and_a_double_submit_makes_one_job(cluster: Cluster) -> None:
+    queue = _wait_for_idle_queue(cluster)
+    assert queue.failed_job_registry.get_job_ids() == []
+    assert queue.scheduled_job_registry.get_job_ids() == []  # no import left waiting for Spotify
+    finished_before = set(queue.finished_job_registry.get_job_ids())
+    assert finished_before, "the imports of the tests above ran on the worker"
+
+    app = create_app(Settings.from_env(environ=cluster.env))
+    try:
+        with app.app_context():
+            with get_session() as session:
+                listener = Listener(source="demo")
+                session.add(listener)
+                session.commit()
+                listener_id = listener.id
+            assert listener_id is not None
+            for _ in range(2):  # a double submit
+                jobs.start_import(
+                    settings=app.config["SETTINGS"], listener_id=listener_id, spec={"kind": "demo"}
+                )
+
+            def imported() -> str | None:
+                with get_session() as session:
+                    found = session.get(Listener, listener_id)
+                    assert found is not None
+                    return found.import_status if found.import_status in ("done", "failed") else None
+
+            assert _until("the double-submitted import", imported, JOB_TIMEOUT, cluster.diagnostics) == "done"
+    finally:
+        app.extensions["fanapp.engine"].dispose()
+
+    queue = _wait_for_idle_queue(cluster)
+    job_id = jobs.job_id(listener_id)
+    new = set(queue.finished_job_registry.get_job_ids()) - finished_before
+    assert new == {job_id}
+    try:
+        job = Job.fetch(job_id, connection=cluster.redis)
+    except NoSuchJobError:
+        pytest.fail(f"job {job_id} is gone\n{cluster.diagnostics()}")
+    assert job.get_status() == JobStatus.FINISHED
+    assert len(job.results()) == 1, "one submit, one run"
+    time.sleep(1.0)  # the worker polls continuously: a second copy would have been taken by now
+    assert _idle(queue) and len(job.results()) == 1
+    assert queue.failed_job_registry.get_job_ids() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="RQ job ids are `import-<listener id>` whatever REDIS_PREFIX is (fanapp/jobs.py job_id)",
+)
+def test_job_ids_are_namespaced_by_the_redis_prefix(cluster: Cluster) -> None:
+    """Two apps sharing one Redis with their own REDIS_PREFIX must not share job records."""
+    listener_id = 10**12 + secrets.randbelow(10**6)  # in no database: nobody may run it
+    apps = [cluster.settings.override(redis_prefix=f"fanapp-2p-idle-{uuid.uuid4().hex}:") for _ in range(2)]
+    try:
+        for settings in apps:
+            jobs.start_import(settings=settings, listener_id=listener_id, spec={"kind": "demo"})
+        first = Queue(jobs.queue(apps[0]).name, connection=cluster.redis)
+        second = Queue(jobs.queue(apps[1]).name, connection=cluster.redis)
+        # Today the second enqueue overwrites the job record, so the first queue loses its job.
+        assert [job.origin for job in first.jobs] == [first.name]
+        assert [job.origin for job in second.jobs] == [second.name]
+    finally:
+        for settings in apps:
+            _delete_redis_state(cluster.redis, settings)
+
+
+def test_access_logs_hold_no_oauth_code_or_state(cluster: Cluster) -> None:
+    fmt = access_log_format()
+    for atom in ("%(r)s", "%(q)s", "%(f)s", "%(u)s", "%({"):
+        assert atom not in fmt, f"{atom} can carry the query string or secrets: {fmt}"
+    seen = {}
+    for name, path in cluster.access_logs.items():
+        _until(f"{name}'s access log", path.exists, 10, cluster.diagnostics)
+        text = path.read_text()
+        seen[name] = text
+        assert "/callback/spotify" in text, f"{name} served no callback?\n{text[-2000:]}"
+        assert "code=" not in text and "state=" not in text and "?" not in text, text[-2000:]
+    # The log lines are of the Procfile's format: "GET /path HTTP/1.1" 200 ...
+    assert re.search(r'"GET /callback/spotify HTTP/1\.[01]" 30[23] ', seen["A"] + seen["B"])
+
+
+def test_the_procfile_runs_what_these_tests_ran(cluster: Cluster) -> None:
+    entries = procfile()
+    assert set(entries) >= {"release", "web", "worker"}
+    web = shlex.split(entries["web"])
+    assert web[:2] == ["gunicorn", "fanapp:create_app()"]
+    assert web[web.index("--bind") + 1] == "0.0.0.0:$PORT"
+    assert web[web.index("--access-logfile") + 1] == "-"
+    # The worker listens on the queue the app enqueues to, with or without REDIS_PREFIX.
+    for prefix in (cluster.prefix, None):
+        env = {k: v for k, v in cluster.env.items() if prefix is not None or k != "REDIS_PREFIX"}
+        expanded = subprocess.run(
+            ["bash", "-c", "set -- " + entries["worker"] + '; printf "%s\\n" "$@"'],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.split("\n")[:-1]
+        settings = Settings.from_env(environ=env)
+        assert expanded[:2] == ["rq", "worker"] and "--with-scheduler" in expanded
+        assert expanded[expanded.index("--url") + 1] == REDIS_URL
+        assert expanded[-1] == jobs.queue(settings).name
