@@ -57,6 +57,8 @@ class Settings:
     saved_pages: int = 2
     trusted_proxies: int = 0
     rate_limits_enabled: bool = True
+    # Seconds a worker reuses a rendered share page, JSON or embed (an unpublish shows within this).
+    page_cache_seconds: float = 60.0
     # Imported histories (and unpublished drafts) are deleted after this many days (`flask purge`).
     retention_days: int = 30
     # Spotify calls allowed per rolling 30 s across all workers (Spotify does not publish its limit).
@@ -107,6 +109,7 @@ class Settings:
             limit_publish=env.get("RATE_LIMIT_PUBLISH", d.limit_publish),
             limit_missing=env.get("RATE_LIMIT_MISSING", d.limit_missing),
             redis_prefix=env.get("REDIS_PREFIX", d.redis_prefix),
+            page_cache_seconds=float(env.get("PAGE_CACHE_SECONDS", d.page_cache_seconds)),
             retention_days=int(env.get("HISTORY_RETENTION_DAYS", d.retention_days)),
             spotify_budget=int(env.get("SPOTIFY_CALL_BUDGET", d.spotify_budget)),
         ).validated()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -38,9 +39,11 @@ def queue(settings: Settings) -> Queue:
     return Queue(settings.redis_prefix + QUEUE, connection=redis_client(settings.redis_url))
 
 
-def job_id(listener_id: int) -> str:
-    """One import job per listener: its id is derived from the listener."""
-    return f"import-{listener_id}"
+def job_id(settings: Settings, listener_id: int) -> str:
+    """One import job per listener: its id comes from the listener, namespaced like every Redis key."""
+    # RQ allows only letters, digits, "-" and "_" in job ids.
+    namespace = re.sub(r"[^A-Za-z0-9_-]", "-", settings.redis_prefix)
+    return f"{namespace}import-{listener_id}"
 
 
 def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) -> None:
@@ -57,7 +60,7 @@ def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) 
         run_import_job,
         listener_id,
         spec,
-        job_id=job_id(listener_id),
+        job_id=job_id(settings, listener_id),
         job_timeout=600,
         result_ttl=600,
         failure_ttl=86400,
@@ -69,7 +72,7 @@ def position(settings: Settings, listener_id: int) -> int | None:
     if not settings.redis_url:
         return None
     try:
-        job = Job.fetch(job_id(listener_id), connection=redis_client(settings.redis_url))
+        job = Job.fetch(job_id(settings, listener_id), connection=redis_client(settings.redis_url))
     except NoSuchJobError:
         return None
     if job.get_status() != JobStatus.QUEUED:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+import time
+
+from flask import Flask, abort, make_response, render_template
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fanapp import config
@@ -25,14 +29,27 @@ def publish_limit() -> str:
     return config.current().limit_publish
 
 
-def missing_limit() -> str:
-    """Unknown slugs: counted only when the answer is 404, so guessing share links is slow."""
-    return config.current().limit_missing
+def count_miss() -> None:
+    """Count one unknown slug for this client; past `RATE_LIMIT_MISSING` answer 429 instead of 404.
+
+    Only misses are counted, and only when they happen: found share pages (served from the page cache
+    on release day) never pay for a limiter round trip, and a visitor behind a shared address is never
+    blocked from real links by someone else's guessing.
+    """
+    if not limiter.enabled:
+        return
+    key = get_remote_address()
+    for item in parse_many(config.current().limit_missing):
+        if not limiter.limiter.hit(item, "missing", key):
+            reset, _left = limiter.limiter.get_window_stats(item, "missing", key)
+            _too_many(max(1, int(reset - time.time())))
 
 
-def is_404(response: Response) -> bool:
-    """Deduct from `missing_limit` only for not-found answers."""
-    return response.status_code == 404
+def _too_many(retry_after: int) -> None:
+    error = TooManyRequests("Too many unknown addresses from your network. Please wait a little.")
+    response = make_response(render_template("pages/error.html", error=error), 429)
+    response.headers["Retry-After"] = str(retry_after)
+    abort(response)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

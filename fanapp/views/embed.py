@@ -10,8 +10,7 @@ from werkzeug.wrappers import Response
 
 from fanapp import campaign, episodes
 from fanapp.db import db
-from fanapp.limits import is_404, limiter, missing_limit
-from fanapp.views.share import PUBLIC_CACHE, absolute_url
+from fanapp.views.share import PUBLIC_CACHE, absolute_url, cached_page
 
 bp = Blueprint("embed", __name__)
 
@@ -27,20 +26,24 @@ def _cookie_free(response: Response) -> Response:
 
 
 @bp.get("/embed/s/<slug>")
-@limiter.limit(missing_limit, deduct_when=is_404)
 def episode_card(slug: str) -> Response:
     """An episode as a card for an iframe."""
-    episode = episodes.published(db(), slug)
-    if episode is None:
-        abort(404, description="There is no published episode at this address.")
-    view = episodes.view(db(), episode)
-    html = render_template(
-        "embed/episode.html",
-        view=view,
-        share_url=absolute_url("share.page", slug=slug),
-        start_url=absolute_url("pages.landing", **(campaign.from_args() or {"utm_source": "embed"})),
-    )
-    return _cookie_free(make_response(html))
+
+    def render_card() -> tuple[str, str] | None:
+        episode = episodes.published(db(), slug)
+        if episode is None:
+            return None
+        html = render_template(
+            "embed/episode.html",
+            view=episodes.view(db(), episode),
+            share_url=absolute_url("share.page", slug=slug),
+            start_url=absolute_url("pages.landing", **(campaign.from_args() or {"utm_source": "embed"})),
+        )
+        return html, "text/html"
+
+    # Embeds run in third-party iframes where cookies are blocked anyway: never set one, so they work
+    # the same everywhere and a CDN may cache them.
+    return cached_page(render_card)
 
 
 @bp.get("/embed/start")
@@ -86,6 +89,7 @@ def oembed() -> Response | tuple[Response, int]:
         abort(404, description="That URL is not a share link of this site.")
     episode = episodes.published(db(), parts[1])
     if episode is None or episode.slug is None:
+        count_miss()
         abort(404, description="There is no published episode at that URL.")
     src = absolute_url("embed.episode_card", slug=episode.slug)
     title = episode.title or "A Soundtrack episode"

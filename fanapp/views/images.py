@@ -13,7 +13,7 @@ from fanapp.db import db
 from fanapp.images.cache import ImageCache
 from fanapp.images.covers import HttpCovers
 from fanapp.images.render import render_card
-from fanapp.limits import is_404, limiter, missing_limit
+from fanapp.limits import count_miss
 
 bp = Blueprint("images", __name__)
 
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
 def _image(slug: str, size: Literal["card", "story"]) -> Response:
     episode = episodes.published(db(), slug)
     if episode is None or episode.slug is None:
+        count_miss()
         abort(404, description="There is no published episode at this address.")
     cache: ImageCache = current_app.extensions["fanapp.image_cache"]
     covers = current_app.extensions["fanapp.covers"]
@@ -50,14 +51,12 @@ def _image(slug: str, size: Literal["card", "story"]) -> Response:
 
 
 @bp.get("/s/<slug>.png")
-@limiter.limit(missing_limit, deduct_when=is_404)
 def card(slug: str) -> Response:
     """The 1200x630 link-preview image."""
     return _image(slug, "card")
 
 
 @bp.get("/s/<slug>/story.png")
-@limiter.limit(missing_limit, deduct_when=is_404)
 def story(slug: str) -> Response:
     """The 1080x1920 story image."""
     return _image(slug, "story")

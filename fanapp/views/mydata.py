@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
@@ -46,6 +46,8 @@ def unpublish(episode_id: int) -> Response:
         flash("Tick the box to confirm: the share link will stop working.", "error")
         return redirect(url_for("mydata.overview"), code=303)
     privacy.unpublish(db(), episode)
+    if episode.slug:
+        current_app.extensions["fanapp.page_cache"].forget(episode.slug)
     flash("Done: that episode is no longer published.", "info")
     return redirect(url_for("mydata.overview"), code=303)
 

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from fanapp import config, episodes
 from fanapp.db import db
-from fanapp.limits import is_404, limiter, missing_limit
-from fanapp.models import Episode
+from fanapp.limits import count_miss
+from fanapp.pagecache import Page, PageCache
 from fanapp.sources.spotify import is_spotify_id
 
 bp = Blueprint("share", __name__)
 
 PUBLIC_CACHE = "public, max-age=300, stale-while-revalidate=60"
-
-
-def _published(slug: str) -> Episode:
-    episode = episodes.published(db(), slug)
-    if episode is None:
-        abort(404, description="There is no published episode at this address. It may have been removed.")
-    return episode
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:
@@ -34,10 +30,29 @@ def absolute_url(endpoint: str, **values: Any) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def _public(response: Response, episode: Episode) -> Response:
-    # A published episode never changes in place: caches and CDNs may keep it; the version makes the ETag.
+def cached_page(render_page: Callable[[], tuple[str | bytes, str] | None]) -> Response:
+    """Serve a public page of a published episode from the page cache (rendered on a miss).
+
+    `render_page` returns (body, mimetype), or None when there is no such episode (a 404, not cached).
+    Cookie-free and cacheable by browsers and CDNs, with a strong ETag from the bytes.
+    """
+    cache: PageCache = current_app.extensions["fanapp.page_cache"]
+
+    def make() -> Page | None:
+        rendered = render_page()
+        if rendered is None:
+            return None
+        body, mimetype = rendered
+        data = body.encode() if isinstance(body, str) else body
+        return Page(data, hashlib.sha256(data).hexdigest()[:32], mimetype)
+
+    page = cache.get_or_make(f"{request.host}|{request.full_path}", make)
+    if page is None:
+        count_miss()
+        abort(404, description="There is no published episode at this address. It may have been removed.")
+    response = Response(page.body, mimetype=page.mimetype)
     response.headers["Cache-Control"] = PUBLIC_CACHE
-    response.set_etag(f"{episode.slug}-v{episode.version}-{request.path}")
+    response.set_etag(page.etag)
     return response.make_conditional(request)
 
 
@@ -76,10 +91,15 @@ def _json_view(view: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/s/<slug>")
-@limiter.limit(missing_limit, deduct_when=is_404)
 def page(slug: str) -> Response:
     """The public share page."""
-    episode = _published(slug)
+    return cached_page(lambda: _share_html(slug))
+
+
+def _share_html(slug: str) -> tuple[str, str] | None:
+    episode = episodes.published(db(), slug)
+    if episode is None:
+        return None
     view = episodes.view(db(), episode)
     share_url = absolute_url("share.page", slug=slug)
     html = render_template(
@@ -94,14 +114,19 @@ def page(slug: str) -> Response:
         can_save=config.current().spotify_enabled
         and any(is_spotify_id(t) for t in episodes.playlist_order(view)),
     )
-    return _public(make_response(html), episode)
+    return html, "text/html"
 
 
 @bp.get("/s/<slug>.json")
-@limiter.limit(missing_limit, deduct_when=is_404)
 def as_json(slug: str) -> Response:
     """The published episode as JSON."""
-    episode = _published(slug)
-    view = _json_view(episodes.view(db(), episode))
-    view["url"] = absolute_url("share.page", slug=slug)
-    return _public(jsonify(view), episode)
+
+    def render_json() -> tuple[str, str] | None:
+        episode = episodes.published(db(), slug)
+        if episode is None:
+            return None
+        view = _json_view(episodes.view(db(), episode))
+        view["url"] = absolute_url("share.page", slug=slug)
+        return json.dumps(view, ensure_ascii=False), "application/json"
+
+    return cached_page(render_json)

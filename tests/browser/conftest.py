@@ -7,8 +7,10 @@ all and the browser starts once. A missing Chromium fails these tests (it never 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +37,7 @@ def playwright_driver() -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, shared by every browser test of the session."""
+    shutil.rmtree(harness.SCREENSHOTS, ignore_errors=True)  # this run's screenshots only
     chromium = harness.launch(playwright_driver)
     yield chromium
     chromium.close()
@@ -105,10 +108,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when == "call" and report.failed:
         for tab in getattr(item, "browser_tabs", []):
-            try:
+            with contextlib.suppress(Exception):  # a closed page must not hide the real failure
                 harness.screenshot(tab.page, f"FAILED-{tab.name}", full_page=True)
-            except Exception:  # noqa: BLE001 - a closed page must not hide the real failure
-                pass
 
 
 @dataclass
