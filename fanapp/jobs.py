@@ -47,8 +47,12 @@ def job_id(settings: Settings, listener_id: int) -> str:
 
 
 def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) -> None:
-    """Start the listener's import: enqueue it (once, however often this is called) or run it now."""
-    if not settings.redis_url:
+    """Start the listener's import: enqueue it (once, however often this is called) or run it now.
+
+    Imports that call an outside service go to the queue when there is one; the demo calls nobody
+    and is faster inline than a round trip through a worker.
+    """
+    if not settings.redis_url or spec.get("kind") == "demo":
         run_import_job(listener_id, spec)
         return
     q = queue(settings)

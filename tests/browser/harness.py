@@ -372,47 +372,51 @@ RENDER_BLOCKING_JS = """() => performance.getEntriesByType('resource')
 
 @dataclass
 class Weight:
-    """What one page load cost: every response over the wire, by whose it is."""
+    """What one page load cost over the wire, by whose bytes they are."""
 
     url: str
     requests: int = 0
     bytes_total: int = 0
-    bytes_own: int = 0  # the app's own HTML, CSS, JS, fonts and images (cover art excluded)
-    bytes_htmx: int = 0
-    bytes_excluded: int = 0  # cover art and Spotify's player
+    own_code: int = 0  # the app's own HTML, CSS and JS (the 100 KB budget)
+    own_assets: int = 0  # the app's own font, icon and pictures
+    htmx: int = 0
+    excluded: int = 0  # cover art and Spotify's player
     lcp_ms: float | None = None
     lcp_element: str | None = None
     blocking_scripts: list[str] = field(default_factory=list)
-    by_url: dict[str, int] = field(default_factory=dict)
+    by_url: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def line(self, page: str) -> str:
         """The bench summary line."""
         lcp = "na" if self.lcp_ms is None else f"{self.lcp_ms:.0f}"
         return (
-            f"page_weight page={page} bytes={self.bytes_total} own_bytes={self.bytes_own} "
-            f"htmx_bytes={self.bytes_htmx} excluded_bytes={self.bytes_excluded} "
-            f"requests={self.requests} lcp_ms={lcp}"
+            f"page_weight page={page} bytes={self.bytes_total} requests={self.requests} lcp_ms={lcp} "
+            f"own_html_css_js={self.own_code} own_assets={self.own_assets} htmx={self.htmx} "
+            f"excluded={self.excluded}"
         )
+
+
+OWN_CODE_TYPES = ("Document", "Stylesheet", "Script", "XHR", "Fetch")
 
 
 def measure(context: BrowserContext, url: str, *, own_origin: str) -> Weight:
     """Load `url` in a fresh page with the cache off; count bytes per response and read LCP.
 
-    Bytes are the encoded body plus headers as Chromium's network layer reports them
-    (`Network.loadingFinished.encodedDataLength`); the htmx file is served by the test route, so its
-    size is the file's (uncompressed: the CDN would send it compressed).
+    Bytes are what Chromium's network layer counts (`Network.loadingFinished.encodedDataLength`:
+    headers and body as sent, uncompressed here since the app does not compress; a CDN in front would).
+    The htmx file is answered by the test route, which Chromium does not count, so its size is the
+    file's own.
     """
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     urls: dict[str, str] = {}
+    types: dict[str, str] = {}
     sizes: dict[str, int] = {}
     cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
-    cdp.on(
-        "Network.loadingFinished",
-        lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])),
-    )
+    cdp.on("Network.responseReceived", lambda e: types.__setitem__(e["requestId"], e.get("type", "Other")))
+    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
     lcp = page.evaluate(LCP_JS)
@@ -420,20 +424,24 @@ def measure(context: BrowserContext, url: str, *, own_origin: str) -> Weight:
     weight = Weight(url=url, blocking_scripts=list(blocking))
     if lcp:
         weight.lcp_ms, weight.lcp_element = float(lcp["ms"]), lcp["element"]
-    for request_id, size in sizes.items():
-        request_url = urls.get(request_id, "")
-        if not request_url or request_url.startswith("data:"):
+    for request_id, request_url in urls.items():
+        if request_url.startswith("data:"):
             continue
+        kind = types.get(request_id, "Other")
+        size = sizes.get(request_id, 0)
         if request_url == HTMX_URL:
             size = max(size, HTMX_FILE.stat().st_size)
-            weight.bytes_htmx += size
+            weight.htmx += size
         elif request_url.startswith(own_origin) and "/images/" not in request_url:
-            weight.bytes_own += size
+            if kind in OWN_CODE_TYPES:
+                weight.own_code += size
+            else:
+                weight.own_assets += size
         else:
-            weight.bytes_excluded += size
+            weight.excluded += size
         weight.requests += 1
         weight.bytes_total += size
-        weight.by_url[request_url] = size
+        weight.by_url[request_url] = (kind, size)
     page.close()
     return weight
 

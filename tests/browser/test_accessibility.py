@@ -42,7 +42,6 @@ FOCUSED_JS = """() => {
 
 
 def axe_page(page: Page, url: str | None, label: str, found: dict[str, list[dict[str, Any]]]) -> None:
-    import time; t0 = time.time()
     """Open `url` (or stay) and record axe's serious/critical violations under `label`."""
     if url:
         page.goto(url, wait_until="load")
@@ -50,7 +49,6 @@ def axe_page(page: Page, url: str | None, label: str, found: dict[str, list[dict
     violations = harness.serious(harness.run_axe(page))
     if violations:
         found[label] = violations
-    print("AXE", label, round(time.time() - t0, 2))
 
 
 def assert_axe_clean(found: dict[str, list[dict[str, Any]]]) -> None:
