@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from fanapp import campaign, episodes
 from fanapp.db import db
+from fanapp.limits import count_miss
 from fanapp.views.share import PUBLIC_CACHE, absolute_url, cached_page
 
 bp = Blueprint("embed", __name__)
