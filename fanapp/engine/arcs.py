@@ -80,11 +80,12 @@ def _reason(criterion: str, index: int, count: int, value: float) -> str:
     return template.format(v=value, level=_level(value))
 
 
-def story(table: Table, rows: IntArray) -> tuple[Placement, ...]:
+def story(table: Table, rows: IntArray, *, length: int | None = None) -> tuple[Placement, ...]:
     """Order songs into opening -> turn -> finale along the first measure known for all of them.
 
     Energy rises to the finale when it is known; else tempo, then mood, then release year, then
     how loved each song is, and failing all that the given order. Nothing unknown is guessed.
+    `length` > len(rows) tells the story's beginning only: the finale comes later (the mash-up song).
     """
     if len(rows) == 0:
         return ()
@@ -100,7 +101,7 @@ def story(table: Table, rows: IntArray) -> tuple[Placement, ...]:
     criterion = next(name for name, values in measures.items() if not np.isnan(values).any())
     values = measures[criterion]
     order = np.lexsort((rows, table.weight[rows], values))
-    count = len(rows)
+    count = max(len(rows), length or 0)
     placements = []
     for index, at in enumerate(order):
         reason = _reason(criterion, index, count, float(values[at]))

@@ -43,7 +43,7 @@ def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
     casting = cast(table)
     sides = (np.flatnonzero(~casting.in_b), np.flatnonzero(casting.in_b))
     ranked = [rank_members(table, rows, casting.typical) for rows in sides]
-    arcs = [story(table, rows[:arc_length]) for rows in ranked]
+    arcs = _arcs_ending_in_the_mashup(table, ranked, arc_length)
     portraits = [portrait(table, rows) for rows in ranked]
     archetypes = choose(portraits[0], portraits[1], casting.kind)
     characters = [
@@ -64,6 +64,38 @@ def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
         mashups=best_pairs(pairing[0], pairing[1], MASHUPS),
         basis=casting.basis,
     )
+
+
+def _arcs_ending_in_the_mashup(
+    table: Table, ranked: list[IntArray], arc_length: int
+) -> list[tuple[Placement, ...]]:
+    """Each character's arc, ending on its half of the best mash-up, as the show's episodes do.
+
+    The pair is chosen first among the songs that best represent each character (twice an arc's
+    worth, marked for the story term, within the usual shortlist); each arc then tells its
+    beginning with the character's best remaining songs and ends on the pair. Without a pair (a
+    side with no songs) the arcs are the plain stories of the best songs.
+    """
+    pools = [_pool(table, rows, 2 * arc_length) for rows in ranked]
+    pair = best_pairs(pools[0], pools[1], 1)
+    if not pair:
+        return [story(table, rows[:arc_length]) for rows in ranked]
+    row_of = {song_id: row for row, song_id in enumerate(table.ids)}
+    arcs = []
+    for rows, finale_id in zip(ranked, (pair[0].a_id, pair[0].b_id), strict=True):
+        finale = row_of[finale_id]
+        lead = np.array([r for r in rows if r != finale][: arc_length - 1], dtype=rows.dtype)
+        beginning = story(table, lead, length=len(lead) + 1)
+        ending = Placement(track_id=finale_id, slot="finale", reason="the finale: its half of the mash-up")
+        arcs.append((*beginning, ending))
+    return arcs
+
+
+def _pool(table: Table, ranked: IntArray, size: int) -> Side:
+    """A character's songs worth pairing, its `size` most representative ones marked as story songs."""
+    rows = ranked[shortlist(table.weight[ranked], np.arange(min(size, len(ranked))))]
+    marked = np.isin(rows, ranked[:size])
+    return Side(table=table.take(rows), story=np.where(marked, ARC_SONG, OTHER_SONG).astype(np.float64))
 
 
 def _side(table: Table, ranked: IntArray, arc: tuple[Placement, ...]) -> Side:

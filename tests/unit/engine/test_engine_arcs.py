@@ -104,14 +104,26 @@ def test_propose_tells_arcs_of_the_asked_length(arc_length: int) -> None:
         assert len(character.arc) == arc_length
         assert [p.slot for p in character.arc] == [slot_for(i, arc_length) for i in range(arc_length)]
         assert {p.track_id for p in character.arc} <= set(character.member_ids)
-        energies = [float(p.reason.rsplit(" ", 1)[1].rstrip(")")) for p in character.arc]
+        beginning = character.arc[:-1]
+        energies = [float(p.reason.rsplit(" ", 1)[1].rstrip(")")) for p in beginning]
         assert energies == sorted(energies)
+        assert "mash-up" in character.arc[-1].reason
+
+
+def test_each_arc_ends_on_its_half_of_the_mashup() -> None:
+    proposal = propose(_history(30))
+    best = proposal.mashups[0]
+    assert (proposal.a.arc[-1].track_id, proposal.b.arc[-1].track_id) == (best.a_id, best.b_id)
+    assert "both are finales" in best.reasons
 
 
 def test_arc_songs_are_the_most_loved_typical_ones() -> None:
     proposal = propose(_history(30))
     for character in (proposal.a, proposal.b):
-        assert {p.track_id for p in character.arc} == set(character.member_ids[:3])
+        beginning = {p.track_id for p in character.arc[:-1]}
+        finale = character.arc[-1].track_id
+        assert beginning <= set(character.member_ids[:3])
+        assert finale in character.member_ids[:6]
 
 
 def test_short_characters_get_short_arcs() -> None:
