@@ -45,4 +45,4 @@ fake-spotify: install
 	$(PY) -m tests.fakes.spotify
 
 worker: install
-	$(VENV)/bin/rq worker --url $${REDIS_URL:?set REDIS_URL} fanapp
+	$(VENV)/bin/rq worker --with-scheduler --url $${REDIS_URL:?set REDIS_URL} $${REDIS_PREFIX:-fanapp:}fanapp

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from flask import Flask, has_app_context
-from rq import Queue
+from rq import Callback, Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlmodel import Session
@@ -64,6 +65,7 @@ def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) 
         run_import_job,
         listener_id,
         spec,
+        on_failure=Callback(mark_failed),
         job_id=job_id(settings, listener_id),
         job_timeout=600,
         result_ttl=600,
@@ -103,6 +105,21 @@ def run_import_job(listener_id: int, spec: dict[str, Any]) -> str:
 def import_now(listener_id: int, source: HistorySource) -> str:
     """Import from a source that lives in this request (an uploaded export, picked songs), inline."""
     return _run(listener_id, {"kind": source.name}, source)
+
+
+def mark_failed(job: Job, connection: Any, *exc_info: Any) -> None:
+    """RQ's failure hook (a crash or a timeout): tell the visitor, instead of a page that polls forever."""
+    listener_id = job.args[0] if job.args else None
+    if not isinstance(listener_id, int):
+        return
+    app = _worker_app() if not has_app_context() else None
+    with app.app_context() if app else nullcontext(), get_session() as session:
+        listener = session.get(Listener, listener_id)
+        if listener is not None and listener.import_status not in ("done", "failed"):
+            listener.import_status = "failed"
+            listener.import_error = "Something went wrong on our side while importing. Please try again."
+            session.add(listener)
+            session.commit()
 
 
 def _source(session: Session, settings: Settings, listener: Listener, spec: dict[str, Any]) -> HistorySource:
@@ -188,7 +205,15 @@ def _defer_or_fail(
         listener.import_resume_at = datetime.now(UTC) + wait
         session.add(listener)
         session.commit()
-        queue(settings).enqueue_in(wait, run_import_job, listener.id, spec, job_timeout=600, result_ttl=600)
+        queue(settings).enqueue_in(
+            wait,
+            run_import_job,
+            listener.id,
+            spec,
+            on_failure=Callback(mark_failed),
+            job_timeout=600,
+            result_ttl=600,
+        )
         return
     minutes = max(1, int(wait.total_seconds() // 60))
     listener.import_status = "failed"

@@ -38,10 +38,11 @@ def count_miss() -> None:
     """
     if not limiter.enabled:
         return
-    key = get_remote_address()
-    for item in parse_many(config.current().limit_missing):
-        if not limiter.limiter.hit(item, "missing", key):
-            reset, _left = limiter.limiter.get_window_stats(item, "missing", key)
+    settings = config.current()
+    scope = (settings.redis_prefix + "limits", "missing", get_remote_address())
+    for item in parse_many(settings.limit_missing):
+        if not limiter.limiter.hit(item, *scope):
+            reset, _left = limiter.limiter.get_window_stats(item, *scope)
             _too_many(max(1, int(reset - time.time())))
 
 

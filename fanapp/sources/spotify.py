@@ -23,7 +23,7 @@ from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth, SpotifyOauthE
 
 from fanapp.config import SPOTIFY_SCOPES, Settings
 from fanapp.sources import History, ImportedTrack, Progress, SourceError, clean_text, merge
-from fanapp.upstream import guarded_session
+from fanapp.upstream import UpstreamPaused, guarded_session
 
 TOP_RANGES = ("short_term", "medium_term", "long_term")
 PAGE = 50  # Spotify's maximum page size for these endpoints
@@ -184,7 +184,8 @@ def _call(fn: Callable[..., T | None], *args: Any, **kwargs: Any) -> T:
         except spotipy.SpotifyException as exc:
             status = exc.http_status
             if status == 429:
-                raise SourceError(
+                # The guarded session has already set the shared pause flag; a job may wait for it.
+                raise UpstreamPaused(
                     "Spotify is busy and asked us to wait before trying again. "
                     "Please come back a little later, or try the demo meanwhile.",
                     retry_after=_retry_after(exc),

@@ -7,8 +7,7 @@ from urllib.parse import quote
 
 from flask import Flask
 
-from fanapp import security
-from fanapp.pagecache import PageCache
+from fanapp import pagecache, security
 from fanapp.sources.lastfm import PERIOD_LABELS
 
 
@@ -30,7 +29,7 @@ def init_app(app: Flask) -> None:
     images.init_app(app)
 
     app.add_template_filter(spotify_link)
-    app.extensions["fanapp.page_cache"] = PageCache(ttl=app.config["SETTINGS"].page_cache_seconds)
+    app.extensions["fanapp.page_cache"] = pagecache.for_app(app.config["SETTINGS"])
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
-from fanapp import privacy
+from fanapp import config, pagecache, privacy
 from fanapp.db import db
 from fanapp.models import Episode, Listener
 
@@ -46,8 +46,7 @@ def unpublish(episode_id: int) -> Response:
         flash("Tick the box to confirm: the share link will stop working.", "error")
         return redirect(url_for("mydata.overview"), code=303)
     privacy.unpublish(db(), episode)
-    if episode.slug:
-        current_app.extensions["fanapp.page_cache"].forget(episode.slug)
+    pagecache.taken_down(config.current(), current_app.extensions["fanapp.page_cache"])
     flash("Done: that episode is no longer published.", "info")
     return redirect(url_for("mydata.overview"), code=303)
 
@@ -59,6 +58,7 @@ def delete_everything() -> Response:
         flash("Tick the box to confirm that you want everything deleted.", "error")
         return redirect(url_for("mydata.overview"), code=303)
     done = privacy.delete_listeners(db(), owned_listeners())
+    pagecache.taken_down(config.current(), current_app.extensions["fanapp.page_cache"])
     session.clear()
     flash(
         f"Deleted: {done.listeners} imported histories and {done.episodes} episodes. Nothing is left.", "info"
