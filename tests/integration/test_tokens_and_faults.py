@@ -175,3 +175,54 @@ def test_open_redirect_payloads_are_ignored_after_login(spotify_app: Flask, fake
         callback = approved.headers["Location"]
         done = client.get(callback.removeprefix("http://127.0.0.1:5000") + "&next=" + payload)
         assert done.headers["Location"].startswith("/build/")
+
+
+def test_a_crashed_job_tells_the_visitor(app: Flask) -> None:
+    from types import SimpleNamespace
+
+    from fanapp import jobs
+
+    with app.app_context(), Session(app.extensions["fanapp.engine"]) as s:
+        listener = Listener(source="spotify", import_status="running")
+        s.add(listener)
+        s.commit()
+        jobs.mark_failed(SimpleNamespace(args=(listener.id, {"kind": "spotify"})), None)  # type: ignore[arg-type]
+        s.refresh(listener)
+        assert listener.import_status == "failed" and "try again" in listener.import_error
+
+
+@pytest.mark.redis
+def test_a_short_pause_waits_on_the_queue(database_url: str, fake_spotify: Any) -> None:
+    import redis as redis_lib
+    from rq import Queue
+
+    from fanapp import create_app, jobs
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        database_url,
+        redis_url="redis://127.0.0.1:6379/0",
+        spotify_client_id=fake_spotify.client_id,
+        spotify_client_secret=fake_spotify.client_secret,
+        spotify_accounts_url=fake_spotify.accounts_url,
+        spotify_api_url=fake_spotify.api_url,
+    )
+    app = create_app(settings)
+    client = redis_lib.Redis.from_url(settings.redis_url)
+    try:
+        fake_spotify.rate_limit("/v1/me/top/tracks", retry_after=30, times=None)
+        listener_id = _listener_with_tokens(app, settings, fake_spotify, expired=False)
+        with app.app_context():
+            assert jobs.run_import_job(listener_id, {"kind": "spotify"}) == "waiting"
+        with Session(app.extensions["fanapp.engine"]) as s:
+            listener = s.get(Listener, listener_id)
+            assert listener is not None and listener.import_resume_at is not None
+            assert tokens.load(s, settings=settings, listener_id=listener_id) is not None  # kept for later
+        queue = Queue(settings.redis_prefix + jobs.QUEUE, connection=client)
+        assert len(queue.scheduled_job_registry.get_job_ids()) == 1
+    finally:
+        marker = settings.redis_prefix.rstrip(":")  # job ids carry it too (with ":" replaced)
+        for key in client.scan_iter(match=f"*{marker}*"):
+            client.delete(key)
+        client.close()
+        app.extensions["fanapp.engine"].dispose()
