@@ -194,6 +194,15 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
         return listener.import_status
 
 
+def _duration(wait: timedelta) -> str:
+    """A wait in words: "about 3 minutes", "about 24 hours"."""
+    minutes = max(1, round(wait.total_seconds() / 60))
+    if minutes < 90:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    hours = round(minutes / 60)
+    return f"about {hours} hours"
+
+
 def _defer_or_fail(
     session: Session, settings: Settings, listener: Listener, spec: dict[str, Any], exc: UpstreamPaused
 ) -> None:
@@ -215,10 +224,9 @@ def _defer_or_fail(
             result_ttl=600,
         )
         return
-    minutes = max(1, int(wait.total_seconds() // 60))
     listener.import_status = "failed"
     listener.import_error = (
-        f"Spotify asked us to pause for about {minutes} minute(s), so nothing was imported. "
+        f"Spotify is busy and asked us to pause for {_duration(wait)}, so nothing was imported. "
         "Please come back later, or try the demo meanwhile."
     )[:500]
     session.add(listener)
