@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,15 +101,17 @@ def open_tab(browser: Browser, request: pytest.FixtureRequest) -> Iterator[OpenT
     assert not problems, "the browser saw problems:\n" + "\n".join(problems)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """On a failing browser test, keep a screenshot of each of its pages."""
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     if report.when == "call" and report.failed:
         for tab in getattr(item, "browser_tabs", []):
             with contextlib.suppress(Exception):  # a closed page must not hide the real failure
                 harness.screenshot(tab.page, f"FAILED-{tab.name}", full_page=True)
+    return report
 
 
 @dataclass

@@ -231,7 +231,9 @@ class Guard:
         page.on("response", on_response)
 
 
-def serve_app(database_url: str, settings_for: Callable[[LiveServer], dict[str, Any]] | None = None) -> LiveServer:
+def serve_app(
+    database_url: str, settings_for: Callable[[LiveServer], dict[str, Any]] | None = None
+) -> LiveServer:
     """The real app on a fresh port; `settings_for(server)` gives setting overrides that need its URL."""
     from fanapp import create_app
     from tests.conftest import make_settings
@@ -298,7 +300,8 @@ def horizontal_overflow(page: Page) -> list[str]:
             return [...document.querySelectorAll('body *')]
               .filter(el => el.getBoundingClientRect().right > width + 0.5)
               .slice(0, 10)
-              .map(el => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).replace(/ /g, '.') : '')
+              .map(el => el.tagName.toLowerCase()
+                         + (el.className ? '.' + String(el.className).replace(/ /g, '.') : '')
                          + ' right=' + Math.round(el.getBoundingClientRect().right));
         }"""
     )
@@ -416,7 +419,9 @@ def measure(context: BrowserContext, url: str, *, own_origin: str) -> Weight:
     sizes: dict[str, int] = {}
     cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
     cdp.on("Network.responseReceived", lambda e: types.__setitem__(e["requestId"], e.get("type", "Other")))
-    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+    cdp.on(
+        "Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"]))
+    )
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
     lcp = page.evaluate(LCP_JS)
@@ -449,4 +454,3 @@ def measure(context: BrowserContext, url: str, *, own_origin: str) -> Weight:
 def weight_report(weights: dict[str, Weight]) -> str:
     """JSON of the measures (for artefacts)."""
     return json.dumps({k: w.__dict__ for k, w in weights.items()}, indent=2)
-

@@ -23,7 +23,8 @@ MARK_FOCUSABLE_JS = """sel => {
   const els = [...document.querySelectorAll(sel)].filter(el =>
     el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden' && !el.closest('[inert]'));
   els.forEach((el, i) => { el.dataset.kbd = String(i); });
-  return els.map(el => el.dataset.testid || el.id || el.getAttribute('aria-label') || el.textContent.trim().slice(0, 40));
+  return els.map(el => el.dataset.testid || el.id || el.getAttribute('aria-label')
+                       || el.textContent.trim().slice(0, 40));
 }"""
 
 FOCUSED_JS = """() => {
@@ -82,11 +83,15 @@ def test_axe_finds_nothing_serious_on_any_page(
         used = set(track_ids(page, "a")) | set(track_ids(page, "b"))
         spare = next(
             t
-            for t in page.get_by_test_id("history-track").evaluate_all("els => els.map(e => e.dataset.trackId)")
+            for t in page.get_by_test_id("history-track").evaluate_all(
+                "els => els.map(e => e.dataset.trackId)"
+            )
             if t not in used
         )
         with page.expect_response(re.compile(r"/add$")):
-            page.locator(f'[data-testid=history-track][data-track-id="{spare}"]').get_by_test_id("add-to-a").click()
+            page.locator(f'[data-testid=history-track][data-track-id="{spare}"]').get_by_test_id(
+                "add-to-a"
+            ).click()
     expect(page.locator("#episode .notice-error")).to_be_visible()
     axe_page(page, None, "builder with an error", found)
     axe_page(page, f"{site.url}/s/{slug}", "share page", found)
@@ -127,9 +132,7 @@ def assert_keyboard_reaches_everything(page: Page, name: str) -> list[dict[str, 
     unmarked = [s for s in seen if s["kbd"] is None]
     assert not unmarked, f"{name}: focus went to elements that are not controls: {unmarked}"
     no_ring = [
-        s
-        for s in seen
-        if not (s["focusVisible"] and s["outlineStyle"] != "none" and s["outlineWidth"] >= 2)
+        s for s in seen if not (s["focusVisible"] and s["outlineStyle"] != "none" and s["outlineWidth"] >= 2)
     ]
     assert not no_ring, f"{name}: no visible focus ring on {no_ring[:5]}"
     off_screen = [s for s in seen if not s["onScreen"]]
@@ -184,7 +187,9 @@ def test_keyboard_alone_from_landing_to_share_page(site: Site, open_tab: OpenTab
     page.keyboard.type("Backing Vocals")
     with page.expect_response(re.compile(r"/rename$")):
         page.keyboard.press("Enter")
-    expect(page.get_by_test_id("character-b").get_by_test_id("character-name")).to_have_value("Backing Vocals")
+    expect(page.get_by_test_id("character-b").get_by_test_id("character-name")).to_have_value(
+        "Backing Vocals"
+    )
 
     page.get_by_test_id("publish").focus()
     page.keyboard.press("Enter")

@@ -31,8 +31,10 @@ def history_row(page: Page, track_id: str) -> Locator:
 
 
 def mashup_pair(page: Page) -> list[str]:
-    pair: list[str] = page.get_by_test_id("mashup").get_by_test_id("mashup-track").evaluate_all(
-        "els => els.map(e => e.dataset.trackId)"
+    pair: list[str] = (
+        page.get_by_test_id("mashup")
+        .get_by_test_id("mashup-track")
+        .evaluate_all("els => els.map(e => e.dataset.trackId)")
     )
     return pair
 
@@ -47,7 +49,9 @@ def spare_tracks(page: Page) -> list[str]:
 
 
 def focused_testid(page: Page) -> str | None:
-    result: str | None = page.evaluate("() => document.activeElement && document.activeElement.dataset.testid")
+    result: str | None = page.evaluate(
+        "() => document.activeElement && document.activeElement.dataset.testid"
+    )
     return result
 
 

@@ -35,7 +35,9 @@ class CampaignPage:
         self.server.mount(self._app)
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")])
+        start_response(
+            "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
+        )
         return [self.html]
 
     def show(self, body: str, app_url: str) -> None:
@@ -135,7 +137,8 @@ def test_embed_on_another_origin_is_refused(
 ) -> None:
     slug = embed_site.publish_demo()
     campaign.show(
-        f"<iframe class='fanapp-embed' src='{embed_site.url}/embed/s/{slug}' title='Soundtrack episode'></iframe>",
+        f"<iframe class='fanapp-embed' src='{embed_site.url}/embed/s/{slug}'"
+        " title='Soundtrack episode'></iframe>",
         embed_site.url,
     )
     tab = open_tab("desktop")
@@ -155,7 +158,9 @@ def test_embed_on_another_origin_is_refused(
     reason="server change asked for: the oEmbed iframe's sandbox lacks allow-same-origin (or /static/fonts/ "
     "lacks Access-Control-Allow-Origin), so the card's web font is refused by CORS on partner pages",
 )
-def test_oembed_card_gets_its_display_font(embed_site: Site, campaign: CampaignPage, open_tab: OpenTab) -> None:
+def test_oembed_card_gets_its_display_font(
+    embed_site: Site, campaign: CampaignPage, open_tab: OpenTab
+) -> None:
     slug = embed_site.publish_demo()
     campaign.show(oembed_snippet(embed_site, slug), embed_site.url)
     tab = open_tab("desktop")
@@ -171,7 +176,9 @@ def test_oembed_card_gets_its_display_font(embed_site: Site, campaign: CampaignP
     assert loaded and not problems, problems
 
 
-def test_embed_is_refused_everywhere_by_default(serve_app: ServeApp, campaign: CampaignPage, open_tab: OpenTab) -> None:
+def test_embed_is_refused_everywhere_by_default(
+    serve_app: ServeApp, campaign: CampaignPage, open_tab: OpenTab
+) -> None:
     site = serve_app()  # EMBED_ALLOWED_ORIGINS empty
     slug = site.publish_demo()
     campaign.show(f"<iframe src='{site.url}/embed/s/{slug}' title='Soundtrack episode'></iframe>", site.url)

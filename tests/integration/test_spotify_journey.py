@@ -82,6 +82,19 @@ def test_full_spotify_journey(client: FlaskClient, fake_spotify: Any, spotify_ap
     assert "https://open.spotify.com/track/" in html
     assert fake_spotify.user["id"] not in html
     assert fake_spotify.user["email"] not in html
+    assert fake_spotify.user["display_name"] not in html  # the box was not ticked
+
+
+def test_display_name_only_when_ticked(client: FlaskClient, fake_spotify: Any) -> None:
+    r = connect_spotify(client, fake_spotify)
+    builder = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'name="show_name"' in builder
+    published = client.post(
+        r.headers["Location"] + "/publish", data={"csrf_token": csrf_from(builder), "show_name": "on"}
+    )
+    share = client.get(published.headers["Location"]).get_data(as_text=True)
+    assert fake_spotify.user["display_name"] in share
+    assert fake_spotify.user["id"] not in share
 
 
 @pytest.mark.parametrize("state", [None, "", "forged-state-value-that-is-long-enough-to-look-real"])
