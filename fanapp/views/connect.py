@@ -1,4 +1,5 @@
-"""The ways in: Spotify (Authorization Code + PKCE, single-use state) and the demo listener."""
+"""The ways in (Spotify with Authorization Code + PKCE and a single-use state, Last.fm, a data export,
+the demo), the import's progress page, and saving an episode to Spotify as a playlist."""
 
 from __future__ import annotations
 
@@ -219,6 +220,13 @@ def callback_spotify() -> Response | str:
     fresh = bool(pending) and time.time() - float(pending.get("started", 0)) < STATE_LIFETIME
     if not fresh or not state or not secrets.compare_digest(str(pending.get("state", "")), state):
         abort(400, description="This sign-in link is stale or was not started here. Please connect again.")
+    if request.args.get("error") and pending.get("purpose") == "playlist":
+        return render_template(
+            "pages/playlist.html",
+            error="You did not allow fanapp to add a playlist, so nothing was saved.",
+            share_url=absolute_url("share.page", slug=str(pending.get("slug", ""))),
+            url="",
+        )
     if request.args.get("error"):
         return render_template(
             "pages/import_failed.html",
