@@ -291,6 +291,11 @@ def htmx_version(page: Page) -> str | None:
     return result
 
 
+def settled(page: Page) -> None:
+    """Wait until no htmx request is in flight (htmx drops `htmx-request` once the swap is done)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
 def horizontal_overflow(page: Page) -> list[str]:
     """Elements wider than the viewport (empty when the page does not scroll sideways)."""
     result: list[str] = page.evaluate(
