@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test lint bench lock fake-spotify worker migrate
+.PHONY: install run test lint bench lock fake-spotify worker migrate screenshots
 
 install: $(STAMP) node_modules/.installed
 	@bash scripts/ensure-chromium.sh
@@ -43,6 +43,10 @@ lock: $(STAMP)
 # A local Spotify double to click through the Spotify path without an account (see README).
 fake-spotify: install
 	$(PY) -m tests.fakes.spotify
+
+# The README's screenshots, taken by the browser tests' tooling so they stay true.
+screenshots: install
+	$(PY) scripts/screenshots.py
 
 worker: install
 	$(VENV)/bin/rq worker --with-scheduler --url $${REDIS_URL:?set REDIS_URL} $${REDIS_PREFIX:-fanapp:}fanapp

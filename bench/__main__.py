@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-BENCHMARKS = ("bench.engine", "bench.share_image", "bench.export_parse")
+BENCHMARKS = (
+    "bench.engine",
+    "bench.share_image",
+    "bench.share_page",
+    "bench.export_parse",
+    "bench.page_weight",
+)
 
 
 def main() -> None:

@@ -9,8 +9,14 @@ from werkzeug.wrappers import Response
 
 
 def is_htmx() -> bool:
-    """True for a request htmx made to swap part of a page (not a boosted navigation)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    """True for a request htmx made to swap part of a page (not a boosted navigation or a history
+    restore, which need the whole page)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render(page: str, fragment: str, **context: Any) -> Response:

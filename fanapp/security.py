@@ -53,6 +53,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         h.setdefault("X-Content-Type-Options", "nosniff")
         # Same-origin requests keep the full Referer (Flask-WTF checks it on HTTPS); others get the origin.
         h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if request.path.startswith("/static/fonts/"):
+            # Our embed card runs in a sandboxed iframe (origin "null") on partner pages: let it load
+            # its display font. Fonts are public files.
+            h.setdefault("Access-Control-Allow-Origin", "*")
         if settings.production:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

@@ -158,11 +158,6 @@ def test_embed_on_another_origin_is_refused(
     assert iframe_height(page) < 160  # no card, no resize message: the browser's default 150 px + border
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server change asked for: the oEmbed iframe's sandbox lacks allow-same-origin (or /static/fonts/ "
-    "lacks Access-Control-Allow-Origin), so the card's web font is refused by CORS on partner pages",
-)
 def test_oembed_card_gets_its_display_font(
     embed_site: Site, campaign: CampaignPage, open_tab: OpenTab
 ) -> None:

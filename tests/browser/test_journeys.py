@@ -140,11 +140,6 @@ def test_spotify_journey(spotify_site: Site, open_tab: OpenTab, viewport: str) -
     tab.assert_clean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server change asked for: GET /build/<id> of an episode this visitor has published answers 404; "
-    "it should send them (303) to its share page",
-)
 def test_back_from_the_share_page(site: Site, open_tab: OpenTab) -> None:
     tab = open_tab("desktop")
     page = tab.page

@@ -70,7 +70,14 @@ def lastfm_client(database_url: str, fake_lastfm: Any) -> Iterator[FlaskClient]:
 def test_landing_offers_every_configured_way_in(lastfm_client: FlaskClient) -> None:
     page = BeautifulSoup(lastfm_client.get("/").get_data(as_text=True), "html.parser")
     ids = [el["data-testid"] for el in page.select("[data-testid]") if el["data-testid"] in WAYS]
-    assert ids == ["connect-spotify", "connect-lastfm", "upload-export", "pick-songs", "try-demo"]
+    # Spotify is not configured in this app: its card explains that, after the ways that work.
+    assert ids == ["connect-lastfm", "upload-export", "pick-songs", "try-demo", "connect-spotify"]
+
+
+def test_spotify_comes_first_when_configured(spotify_app: Flask) -> None:
+    page = BeautifulSoup(spotify_app.test_client().get("/").get_data(as_text=True), "html.parser")
+    ids = [el["data-testid"] for el in page.select("[data-testid]") if el["data-testid"] in WAYS]
+    assert ids == ["connect-spotify", "upload-export", "pick-songs", "try-demo"]
 
 
 WAYS = {"connect-spotify", "connect-lastfm", "upload-export", "pick-songs", "try-demo"}
@@ -240,3 +247,9 @@ def test_pick_by_hand_with_spotify_search(spotify_app: Flask, fake_spotify: Any)
     assert done.status_code == 303
     share = _publish(client, done.headers["Location"])
     assert {t["data-track-id"] for t in share.select('[data-testid="track"]')} <= set(ids)
+
+
+def test_demo_first_without_an_account_to_connect(client: FlaskClient) -> None:
+    page = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
+    ids = [el["data-testid"] for el in page.select("[data-testid]") if el["data-testid"] in WAYS]
+    assert ids == ["try-demo", "upload-export", "pick-songs", "connect-spotify"]
