@@ -20,7 +20,13 @@ def _draft(episode_id: int) -> Episode:
     episode = episodes.draft(db(), episode_id=episode_id, listener_ids=owned_listeners())
     if episode is None:
         mine = db().get(Episode, episode_id)
-        if mine and mine.slug and mine.status == "published" and mine.listener_id in owned_listeners():
+        if (
+            request.method == "GET"
+            and mine is not None
+            and mine.slug
+            and mine.status == "published"
+            and mine.listener_id in owned_listeners()
+        ):
             # Back from the share page after publishing: show what was published.
             abort(redirect(url_for("share.page", slug=mine.slug), code=303))
         abort(404, description="This episode is not one of yours, or it was already published.")
