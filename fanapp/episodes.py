@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import func
@@ -36,12 +36,6 @@ def profile(track: Track) -> eng.TrackProfile:
         for name, v in (track.features or {}).items()
         if name in eng.FEATURE_NAMES and isinstance(v, dict) and isinstance(v.get("value"), int | float)
     }
-    plays = []
-    for p in track.play_times or []:
-        try:
-            plays.append(datetime.fromisoformat(p))
-        except ValueError:
-            continue
     saved = track.saved_at
     return eng.TrackProfile(
         id=track.source_id,
@@ -53,7 +47,7 @@ def profile(track: Track) -> eng.TrackProfile:
         explicit=track.explicit,
         isrc=track.isrc,
         top_ranks=dict(track.top_ranks or {}),
-        play_times=tuple(plays),
+        play_times=tuple(track.plays()),
         play_count=track.play_count,
         saved_at=saved.replace(tzinfo=UTC) if saved and saved.tzinfo is None else saved,
         features=eng.Features(**feats),

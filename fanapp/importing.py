@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from sqlmodel import Session, col, delete, select
 
@@ -34,12 +33,6 @@ def _row(listener_id: int, t: ImportedTrack) -> Track:
 
 def from_row(track: Track) -> ImportedTrack:
     """A stored track back as an `ImportedTrack` (to import again, e.g. songs picked by hand)."""
-    plays = []
-    for p in track.play_times:
-        try:
-            plays.append(datetime.fromisoformat(p))
-        except ValueError:
-            continue
     return ImportedTrack(
         source_id=track.source_id,
         title=track.title,
@@ -52,7 +45,7 @@ def from_row(track: Track) -> ImportedTrack:
         image_url=track.image_url,
         spotify_url=track.spotify_url,
         top_ranks=dict(track.top_ranks),
-        play_times=plays,
+        play_times=track.plays(),
         play_count=track.play_count,
         saved_at=track.saved_at,
         features=dict(track.features),

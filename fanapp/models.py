@@ -65,6 +65,16 @@ class Track(SQLModel, table=True):
     # {"tempo": {"value": 120.0, "source": "deezer"}, ...}; missing features are absent, never invented
     features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
+    def plays(self) -> list[datetime]:
+        """The stored play times (ISO strings in the JSON column) as datetimes; unreadable ones skipped."""
+        found = []
+        for text in self.play_times or []:
+            try:
+                found.append(datetime.fromisoformat(text))
+            except ValueError:
+                continue
+        return found
+
 
 class Episode(SQLModel, table=True):
     """A two-character episode: a draft while building, public under its slug once published."""
