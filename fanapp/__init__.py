@@ -47,7 +47,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app, settings)
     security.init_app(app, settings)
-    limits.init_app(app, settings)
     views.init_app(app)
+    limits.init_app(app, settings)  # after views: its ProxyFix must wrap the page cache's WSGI layer
     cli.init_app(app)
     return app

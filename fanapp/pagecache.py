@@ -1,8 +1,12 @@
-"""A small in-process cache for public pages of published episodes (share page, JSON, embed).
+"""Public pages of published episodes (share page, JSON, embed card) served from memory, before Flask.
 
-A published episode does not change in place, so its rendered bytes can be reused; the only change
-is an unpublish, which every worker sees within `ttl` seconds (the CDN keeps pages for longer anyway).
-Hand-written rather than a library: it is a bounded dict with an expiry, and must stay this cheap.
+A published episode does not change in place, so its rendered response can be replayed byte for byte
+(headers included) without a request context, a session or a database query: this is what keeps a
+share page close to a bare "hello world" on release day. A view opts in by marking its 200 response
+with `CACHEABLE`; everything else passes straight through. An unpublish anywhere reaches every worker
+within about a second (a shared counter, read at most once a second), and entries expire after
+`PAGE_CACHE_SECONDS` regardless. Hand-written rather than a library: a bounded dict with an expiry in
+front of a WSGI app, which has to stay this cheap.
 """
 
 from __future__ import annotations
@@ -10,30 +14,34 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from fanapp.config import Settings
 from fanapp.upstream import redis_client
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 GENERATION_KEY = "pages-generation"
+CACHEABLE = "X-Fanapp-Cacheable"  # set by a view on a response that may be replayed; never sent
 
 
 @dataclass(frozen=True)
 class Page:
-    """A rendered body and its strong ETag."""
+    """A response to replay: its headers (ETag among them) and body."""
 
+    headers: tuple[tuple[str, str], ...]
     body: bytes
     etag: str
-    mimetype: str
 
 
 class PageCache:
     """Bounded LRU with a time-to-live; `ttl <= 0` turns it off.
 
     `generation` (optional) reads a counter shared by all workers that goes up whenever an episode is
-    taken down anywhere; it is read at most once a second, and a change empties this worker's cache,
-    so an unpublish shows everywhere within about a second at almost no cost per request.
+    taken down anywhere; a change empties this worker's cache.
     """
 
     def __init__(
@@ -55,34 +63,96 @@ class PageCache:
             current = self.generation()
         except Exception:  # a shared-store hiccup: keep serving; the TTL still bounds staleness
             return
-        if current != self._seen_generation:
-            with self._lock:
-                self._items.clear()
-            self._seen_generation = current
+        if self._seen_generation is not None and current != self._seen_generation:
+            self.clear()
+        self._seen_generation = current
 
-    def get_or_make(self, key: str, make: Callable[[], Page | None]) -> Page | None:
-        """The cached page for `key`, or `make()`'s (not cached when it returns None, e.g. not found)."""
+    def get(self, key: str) -> Page | None:
+        """The page stored under `key`, if it has not expired."""
+        if self.ttl <= 0:
+            return None
         now = time.monotonic()
         self._check_generation(now)
-        if self.ttl > 0:
-            with self._lock:
-                hit = self._items.get(key)
-                if hit is not None and hit[0] > now:
-                    self._items.move_to_end(key)
-                    return hit[1]
-        page = make()
-        if page is not None and self.ttl > 0:
-            with self._lock:
-                self._items[key] = (now + self.ttl, page)
-                self._items.move_to_end(key)
-                while len(self._items) > self.max_items:
-                    self._items.popitem(last=False)
-        return page
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or hit[0] <= now:
+                return None
+            self._items.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: str, page: Page) -> None:
+        """Store a page for `ttl` seconds (the oldest go first past `max_items`)."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl, page)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
 
     def clear(self) -> None:
-        """Drop every page this worker holds (after an unpublish or a deletion it served)."""
+        """Drop every page this worker holds."""
         with self._lock:
             self._items.clear()
+
+
+class PublicPages:
+    """WSGI middleware: answer GET/HEAD for cached public pages, else call the app and keep what it
+    marked as cacheable."""
+
+    def __init__(self, app: WSGIApplication, cache: PageCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    @staticmethod
+    def key(environ: WSGIEnvironment) -> str:
+        """Scheme, host, path and query: everything a cached public page may depend on."""
+        return "|".join(
+            (
+                environ.get("wsgi.url_scheme", ""),
+                environ.get("HTTP_HOST", ""),
+                environ.get("PATH_INFO", ""),
+                environ.get("QUERY_STRING", ""),
+            )
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD"):
+            return self.app(environ, start_response)
+        key = self.key(environ)
+        page = self.cache.get(key)
+        if page is not None:
+            if page.etag and page.etag in environ.get("HTTP_IF_NONE_MATCH", ""):
+                bodiless = ("content-length", "content-type")
+                start_response(
+                    "304 NOT MODIFIED", [(k, v) for k, v in page.headers if k.lower() not in bodiless]
+                )
+                return [b""]
+            start_response("200 OK", list(page.headers))
+            return [b"" if method == "HEAD" else page.body]
+
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["status"], seen["headers"] = status, headers
+            public = [(k, v) for k, v in headers if k != CACHEABLE]
+            return start_response(status, public, exc_info)
+
+        body = self.app(environ, capture)
+        headers = seen.get("headers") or []
+        if method != "GET" or not seen.get("status", "").startswith("200") or (CACHEABLE, "1") not in headers:
+            return body
+        try:
+            data = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        replay = tuple((k, v) for k, v in headers if k != CACHEABLE)
+        etag = next((v for k, v in replay if k.lower() == "etag"), "")
+        self.cache.put(key, Page(replay, data, etag))
+        return [data]
 
 
 def for_app(settings: Settings) -> PageCache:

@@ -42,12 +42,13 @@ def content_security_policy(settings: Settings, *, embed: bool) -> str:
 def init_app(app: Flask, settings: Settings) -> None:
     """Turn on CSRF for every POST and add the headers after every request."""
     app.extensions["fanapp.csrf"] = CSRFProtect(app)
+    policies = {embed: content_security_policy(settings, embed=embed) for embed in (False, True)}
 
     @app.after_request
     def _headers(response: Response) -> Response:
         embed = request.path.startswith("/embed/")
         h = response.headers
-        h.setdefault("Content-Security-Policy", content_security_policy(settings, embed=embed))
+        h.setdefault("Content-Security-Policy", policies[embed])
         if not embed:
             h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("X-Content-Type-Options", "nosniff")

@@ -29,7 +29,9 @@ def init_app(app: Flask) -> None:
     images.init_app(app)
 
     app.add_template_filter(spotify_link)
-    app.extensions["fanapp.page_cache"] = pagecache.for_app(app.config["SETTINGS"])
+    cache = pagecache.for_app(app.config["SETTINGS"])
+    app.extensions["fanapp.page_cache"] = cache
+    app.wsgi_app = pagecache.PublicPages(app.wsgi_app, cache)  # type: ignore[method-assign]
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

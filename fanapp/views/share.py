@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from fanapp import config, episodes
 from fanapp.db import db
 from fanapp.limits import count_miss
-from fanapp.pagecache import Page, PageCache
+from fanapp.pagecache import CACHEABLE
 from fanapp.sources.spotify import is_spotify_id
 
 bp = Blueprint("share", __name__)
@@ -31,28 +31,22 @@ def absolute_url(endpoint: str, **values: Any) -> str:
 
 
 def cached_page(render_page: Callable[[], tuple[str | bytes, str] | None]) -> Response:
-    """Serve a public page of a published episode from the page cache (rendered on a miss).
+    """A public page of a published episode, marked so `PublicPages` replays it from memory.
 
-    `render_page` returns (body, mimetype), or None when there is no such episode (a 404, not cached).
-    Cookie-free and cacheable by browsers and CDNs, with a strong ETag from the bytes.
+    `render_page` returns (body, mimetype), or None when there is no such episode (a 404, counted
+    against the guess limit, never cached). Cookie-free and cacheable by browsers and CDNs, with a
+    strong ETag from the bytes.
     """
-    cache: PageCache = current_app.extensions["fanapp.page_cache"]
-
-    def make() -> Page | None:
-        rendered = render_page()
-        if rendered is None:
-            return None
-        body, mimetype = rendered
-        data = body.encode() if isinstance(body, str) else body
-        return Page(data, hashlib.sha256(data).hexdigest()[:32], mimetype)
-
-    page = cache.get_or_make(f"{request.host}|{request.full_path}", make)
-    if page is None:
+    rendered = render_page()
+    if rendered is None:
         count_miss()
         abort(404, description="There is no published episode at this address. It may have been removed.")
-    response = Response(page.body, mimetype=page.mimetype)
+    body, mimetype = rendered
+    data = body.encode() if isinstance(body, str) else body
+    response = Response(data, mimetype=mimetype)
     response.headers["Cache-Control"] = PUBLIC_CACHE
-    response.set_etag(page.etag)
+    response.headers[CACHEABLE] = "1"
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
     return response.make_conditional(request)
 
 

@@ -1,0 +1,57 @@
+"""Public pages replayed from memory before Flask: same bytes, same headers, gone when taken down."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from fanapp.pagecache import CACHEABLE, Page, PageCache
+from tests.conftest import csrf_from, publish_demo
+
+
+def test_a_replayed_page_is_the_rendered_page(client: FlaskClient, app: Flask) -> None:
+    slug = publish_demo(client)
+    visitor = app.test_client()
+    first = visitor.get(f"/s/{slug}")
+    cache: PageCache = app.extensions["fanapp.page_cache"]
+    assert cache.get(f"http|localhost|/s/{slug}|") is not None
+    again = visitor.get(f"/s/{slug}")
+    assert again.data == first.data
+    assert sorted(again.headers.items()) == sorted(first.headers.items())
+    assert CACHEABLE not in again.headers and "Set-Cookie" not in again.headers
+    assert "frame-ancestors 'none'" in again.headers["Content-Security-Policy"]
+    not_modified = visitor.get(f"/s/{slug}", headers={"If-None-Match": again.headers["ETag"]})
+    assert not_modified.status_code == 304 and not_modified.data == b""
+    head = visitor.head(f"/s/{slug}")
+    assert head.status_code == 200 and head.data == b""
+
+
+def test_only_marked_answers_are_kept(client: FlaskClient, app: Flask) -> None:
+    cache: PageCache = app.extensions["fanapp.page_cache"]
+    client.get("/")
+    client.get("/s/AAAAAAAAAAAAAAAAAAAAAA")
+    assert cache.get("http|localhost|/|") is None
+    assert cache.get("http|localhost|/s/AAAAAAAAAAAAAAAAAAAAAA|") is None
+
+
+def test_an_unpublish_empties_the_cache(client: FlaskClient, app: Flask) -> None:
+    slug = publish_demo(client)
+    client.get(f"/s/{slug}")
+    page = client.get("/my-data/").get_data(as_text=True)
+    episode_id = page.split("/my-data/unpublish/")[1].split('"')[0]
+    client.post(f"/my-data/unpublish/{episode_id}", data={"csrf_token": csrf_from(page), "confirm": "yes"})
+    assert client.get(f"/s/{slug}").status_code == 404
+
+
+def test_generation_change_and_expiry() -> None:
+    counter = {"n": 0}
+    cache = PageCache(ttl=60, generation=lambda: counter["n"])
+    page = Page((("Content-Type", "text/plain"),), b"x", '"e"')
+    cache.put("k", page)
+    assert cache.get("k") is page
+    counter["n"] = 1
+    cache._checked_at = 0.0  # as if a second had passed
+    assert cache.get("k") is None
+    off = PageCache(ttl=0)
+    off.put("k", page)
+    assert off.get("k") is None
