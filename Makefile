@@ -8,7 +8,7 @@ PORT   ?= 5000
 .PHONY: install run test lint bench lock fake-spotify worker migrate screenshots
 
 install: $(STAMP) node_modules/.installed
-	@bash scripts/ensure-chromium.sh
+	@bash scripts/system-packages.sh
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)

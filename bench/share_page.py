@@ -1,6 +1,7 @@
 """Share-page throughput under gunicorn with wrk on loopback, as a ratio to a bare Flask hello world.
 
-Prints `share_page ratio_to_hello=… p99_ms=… hello_p99_ms=… rps=… hello_rps=…` (64 connections).
+Prints `share_page ratio_to_hello=… p99_ms=… hello_p99_ms=… rps=… hello_rps=…` (64 connections), then
+the same for `share_page_uncached` (PAGE_CACHE_SECONDS=0: every request renders from the database).
 Both servers run the same gunicorn settings, one after the other, on this machine's 2 cores.
 """
 
@@ -89,18 +90,19 @@ def main() -> None:
         finally:
             hello.terminate()
             hello.wait()
-        env = {"DATABASE_URL": database_url, "INSTANCE_PATH": tmp, "FANAPP_ENV": "development"}
-        share, base = _serve("fanapp:create_app()", env)
-        try:
-            _wrk(f"{base}/s/{slug}")  # warm-up: caches filled, as on a release day after the first visit
-            rps, p99 = _wrk(f"{base}/s/{slug}")
-        finally:
-            share.terminate()
-            share.wait()
-    print(
-        f"share_page ratio_to_hello={rps / hello_rps:.2f} p99_ms={p99:.1f} hello_p99_ms={hello_p99:.1f} "
-        f"rps={rps:.0f} hello_rps={hello_rps:.0f} connections={CONNECTIONS}"
-    )
+        env = {"DATABASE_URL": database_url, "FANAPP_ENV": "development"}
+        for name, cache_seconds in (("share_page", "60"), ("share_page_uncached", "0")):
+            share, base = _serve("fanapp:create_app()", {**env, "PAGE_CACHE_SECONDS": cache_seconds})
+            try:
+                _wrk(f"{base}/s/{slug}")  # warm-up: caches filled, as on release day after the first visit
+                rps, p99 = _wrk(f"{base}/s/{slug}")
+            finally:
+                share.terminate()
+                share.wait()
+            print(
+                f"{name} ratio_to_hello={rps / hello_rps:.2f} p99_ms={p99:.1f} hello_p99_ms={hello_p99:.1f} "
+                f"rps={rps:.0f} hello_rps={hello_rps:.0f} connections={CONNECTIONS}"
+            )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ Fonts, in the order they are tried, and their licences:
     SIL Open Font License 1.1 (from Debian's ``fonts-bebas-neue``).
   - Noto Sans Regular and Bold (song titles, artists, labels) by Google, SIL Open Font License 1.1
     (from Debian's ``fonts-noto-core``).
-- Installed on the machine by ``scripts/ensure-chromium.sh`` (Debian ``fonts-noto-core``, ``fonts-noto-cjk``,
+- Installed on the machine by ``scripts/system-packages.sh`` (Debian ``fonts-noto-core``, ``fonts-noto-cjk``,
   ``fonts-noto-color-emoji``; DejaVu comes with fontconfig), looked up by file name under the usual font
   directories (Debian, Fedora, Arch and macOS layouts):
   - Noto Sans Hebrew, Arabic, Thai, Devanagari … and every other ``NotoSans<Script>`` face present,

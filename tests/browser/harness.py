@@ -67,7 +67,7 @@ PLAYER_STAND_IN = (
 def chromium_missing_reason() -> str | None:
     """Why the browser tests cannot run here, or None when Chromium and the npm assets are present."""
     if not CHROMIUM.exists():
-        return f"Chromium not found at {CHROMIUM}: `make install` (scripts/ensure-chromium.sh) installs it"
+        return f"Chromium not found at {CHROMIUM}: `make install` (scripts/system-packages.sh) installs it"
     for path in (HTMX_FILE, AXE_FILE):
         if not path.exists():
             return f"{path.relative_to(ROOT)} is missing: `make install` runs `npm ci`"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # System packages the project needs beyond Python: Debian's Chromium for the browser tests (Playwright's
-# own browser download cannot work on machines without internet access) and the Noto fonts that share
-# images fall back to for CJK, Hebrew, Arabic and emoji. Installs only what is missing.
+# own browser download cannot work on machines without internet access), the Noto fonts that share
+# images fall back to for CJK, Hebrew, Arabic and emoji, and wrk for the share-page benchmark.
+# Installs only what is missing.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 [ -e /usr/share/fonts/truetype/noto/NotoSansHebrew-Regular.ttf ] || need+=(fonts-noto-core)
+command -v wrk >/dev/null || need+=(wrk)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "Missing system packages: ${need[*]} (install them with your package manager)." >&2
