@@ -133,6 +133,9 @@ class Settings:
                 raise ConfigError("Set SECRET_KEY to a long random value in production.")
             if not self.token_keys:
                 raise ConfigError("Set TOKEN_KEYS (Fernet keys, newest first) in production.")
+            if not self.public_base_url.startswith("https://"):
+                # Share links, link previews and cached pages must not depend on a request's Host header.
+                raise ConfigError("Set PUBLIC_BASE_URL (https://…) in production.")
         if not self.token_keys:
             # Development only: a Fernet key derived from SECRET_KEY so the app runs with no set-up.
             derived = base64.urlsafe_b64encode(hashlib.sha256(self.secret_key.encode()).digest()).decode()

@@ -17,7 +17,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
+from fanapp.campaign import CAMPAIGN_KEYS
 from fanapp.config import Settings
 from fanapp.upstream import redis_client
 
@@ -106,13 +108,19 @@ class PublicPages:
 
     @staticmethod
     def key(environ: WSGIEnvironment) -> str:
-        """Scheme, host, path and query: everything a cached public page may depend on."""
+        """Everything a cached public page may depend on: scheme, host, path and campaign parameters.
+
+        Other query parameters are ignored by these pages, so they are left out of the key: appending
+        `?x=1`, `?x=2`… cannot fill the cache or push real pages out of it.
+        """
+        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=False)
+        campaign = sorted((k, v) for k, v in query if k in CAMPAIGN_KEYS)
         return "|".join(
             (
                 environ.get("wsgi.url_scheme", ""),
                 environ.get("HTTP_HOST", ""),
                 environ.get("PATH_INFO", ""),
-                environ.get("QUERY_STRING", ""),
+                urlencode(campaign),
             )
         )
 

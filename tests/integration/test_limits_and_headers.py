@@ -132,9 +132,10 @@ def test_production_settings(database_url: str) -> None:
         Settings.from_env(environ={**base, "SECRET_KEY": "x" * 40})  # no TOKEN_KEYS
     from cryptography.fernet import Fernet
 
-    prod = Settings.from_env(
-        environ={**base, "SECRET_KEY": "s" * 40, "TOKEN_KEYS": Fernet.generate_key().decode()}
-    )
+    secrets = {"SECRET_KEY": "s" * 40, "TOKEN_KEYS": Fernet.generate_key().decode()}
+    with pytest.raises(ConfigError):
+        Settings.from_env(environ={**base, **secrets})  # no PUBLIC_BASE_URL
+    prod = Settings.from_env(environ={**base, **secrets, "PUBLIC_BASE_URL": "https://fans.example"})
     app = create_app(prod)
 
     @app.get("/boom-for-test")

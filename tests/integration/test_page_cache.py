@@ -26,6 +26,16 @@ def test_a_replayed_page_is_the_rendered_page(client: FlaskClient, app: Flask) -
     assert head.status_code == 200 and head.data == b""
 
 
+def test_unrelated_query_strings_share_one_entry(client: FlaskClient, app: Flask) -> None:
+    slug = publish_demo(client)
+    cache: PageCache = app.extensions["fanapp.page_cache"]
+    for n in range(5):
+        client.get(f"/s/{slug}?x={n}")
+    client.get(f"/embed/s/{slug}?utm_source=partner&junk=1")
+    keys = list(cache._items)
+    assert keys == [f"http|localhost|/s/{slug}|", f"http|localhost|/embed/s/{slug}|utm_source=partner"]
+
+
 def test_only_marked_answers_are_kept(client: FlaskClient, app: Flask) -> None:
     cache: PageCache = app.extensions["fanapp.page_cache"]
     client.get("/")
