@@ -66,6 +66,7 @@ class Settings:
     limit_connect: str = "20 per minute;200 per hour"
     limit_publish: str = "20 per minute;100 per hour"
     limit_missing: str = "30 per minute"
+    limit_search: str = "30 per minute;300 per hour"
     # Every Redis key of this app starts with this (limits, pause flags, locks); tests use their own.
     redis_prefix: str = "fanapp:"
 
@@ -108,6 +109,7 @@ class Settings:
             limit_connect=env.get("RATE_LIMIT_CONNECT", d.limit_connect),
             limit_publish=env.get("RATE_LIMIT_PUBLISH", d.limit_publish),
             limit_missing=env.get("RATE_LIMIT_MISSING", d.limit_missing),
+            limit_search=env.get("RATE_LIMIT_SEARCH", d.limit_search),
             redis_prefix=env.get("REDIS_PREFIX", d.redis_prefix),
             page_cache_seconds=float(env.get("PAGE_CACHE_SECONDS", d.page_cache_seconds)),
             retention_days=int(env.get("HISTORY_RETENTION_DAYS", d.retention_days)),
@@ -136,6 +138,13 @@ class Settings:
             if not self.public_base_url.startswith("https://"):
                 # Share links, link previews and cached pages must not depend on a request's Host header.
                 raise ConfigError("Set PUBLIC_BASE_URL (https://…) in production.")
+        try:
+            from cryptography.fernet import Fernet
+
+            for key in self.token_keys:
+                Fernet(key.encode())
+        except ValueError as exc:
+            raise ConfigError("TOKEN_KEYS must be Fernet keys (32 url-safe base64-encoded bytes).") from exc
         if not self.token_keys:
             # Development only: a Fernet key derived from SECRET_KEY so the app runs with no set-up.
             derived = base64.urlsafe_b64encode(hashlib.sha256(self.secret_key.encode()).digest()).decode()

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from fanapp import engine as eng
 from fanapp.models import Character, Episode, EpisodeSong, Listener, Track, utcnow
 from fanapp.sources import clean_text
+from fanapp.sources.spotify import track_id_of
 
 KEYS = ("a", "b")
 MAX_SONGS = 5
@@ -62,6 +63,11 @@ def history(session: Session, listener_id: int, query: str = "", limit: int = 20
         tracks = [t for t in tracks if needle in f"{t.title} {' '.join(t.artists)} {t.album}".casefold()]
     tracks.sort(key=lambda t: (-profile(t).weight(), t.title.casefold(), t.source_id))
     return tracks[:limit]
+
+
+def history_size(session: Session, listener_id: int) -> int:
+    """How many songs the listener's history holds."""
+    return int(session.exec(select(func.count()).where(Track.listener_id == listener_id)).one())
 
 
 def _song(episode_id: int, key: str, position: int, track: Track, reason: str = "") -> EpisodeSong:
@@ -329,11 +335,12 @@ def view(session: Session, episode: Episode) -> dict[str, Any]:
 
 
 def playlist_order(view: dict[str, Any]) -> list[str]:
-    """Track ids for a playlist of the episode: both soundtracks in story order, the mash-up pair last."""
-    ids = [song["id"] for character in view["characters"] for song in character["songs"]]
+    """Spotify track ids for a playlist of the episode: both soundtracks in story order, the mash-up
+    pair last; songs that are not on Spotify are left out."""
+    songs = [song for character in view["characters"] for song in character["songs"]]
     if view["mashup"]:
-        ids += [view["mashup"]["a"]["id"], view["mashup"]["b"]["id"]]
-    return ids
+        songs += [view["mashup"]["a"], view["mashup"]["b"]]
+    return [t for t in (track_id_of(s) for s in songs) if t]
 
 
 def count_published(session: Session) -> int:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from flask import Flask, has_app_context
+from flask import Flask, has_app_context, has_request_context
 from rq import Callback, Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -129,7 +129,10 @@ def _source(session: Session, settings: Settings, listener: Listener, spec: dict
     if kind == "spotify":
         assert listener.id is not None
         access = tokens.access_token(session, settings=settings, listener_id=listener.id)
-        sp = spotify_source.client(settings, access, budget_wait=BUDGET_WAIT)
+        # Only a worker may wait for room in the call budget; a web request fails fast instead.
+        sp = spotify_source.client(
+            settings, access, budget_wait=0.0 if has_request_context() else BUDGET_WAIT
+        )
         return spotify_source.SpotifySource(sp, saved_pages=settings.saved_pages)
     if kind == "lastfm" and settings.lastfm_api_key:
         matcher = SpotifyMatcher(
@@ -161,8 +164,8 @@ def _enricher(settings: Settings, listener: Listener, spec: dict[str, Any]) -> i
             tracks,
             settings=settings,
             spotify_token=token if spec.get("kind") == "spotify" else None,
-            # Inline (no queue) the import runs inside a web request: keep the lookups bounded.
-            budget=None if settings.redis_url else 8.0,
+            # Inside a web request (no queue, an upload, picks): keep the lookups bounded.
+            budget=8.0 if has_request_context() else None,
         )
         return list(report.notes)
 

@@ -8,6 +8,7 @@ from flask import Flask, abort, make_response, render_template
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from redis.exceptions import RedisError
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,6 +23,11 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="m
 def connect_limit() -> str:
     """Starting a connection (Spotify, demo, other sources)."""
     return config.current().limit_connect
+
+
+def search_limit() -> str:
+    """Searching and picking songs by hand (each may cost calls to Spotify from the app's budget)."""
+    return config.current().limit_search
 
 
 def publish_limit() -> str:
@@ -41,8 +47,12 @@ def count_miss() -> None:
     settings = config.current()
     scope = (settings.redis_prefix + "limits", "missing", get_remote_address())
     for item in parse_many(settings.limit_missing):
-        if not limiter.limiter.hit(item, *scope):
+        try:
+            allowed = limiter.limiter.hit(item, *scope)
             reset, _left = limiter.limiter.get_window_stats(item, *scope)
+        except RedisError:  # the shared store is down: answer the 404, as the other limits fail open
+            return
+        if not allowed:
             _too_many(max(1, int(reset - time.time())))
 
 
@@ -70,4 +80,6 @@ def init_app(app: Flask, settings: Settings) -> None:
     # There are no app-wide or default limits here, only per-route ones, and Flask-Limiter's route
     # decorators check those themselves: its global before-request check would only cost every other
     # page (share pages on release day) a quarter of its time, so it is taken out.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:  # absent when limits are switched off
+        hooks.remove(limiter._check_request_limit)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fanapp.campaign import CAMPAIGN_KEYS
+from fanapp.campaign import CAMPAIGN_KEYS, MAX_LENGTH
 from fanapp.config import Settings
 from fanapp.upstream import redis_client
 
@@ -102,27 +102,26 @@ class PublicPages:
     """WSGI middleware: answer GET/HEAD for cached public pages, else call the app and keep what it
     marked as cacheable."""
 
-    def __init__(self, app: WSGIApplication, cache: PageCache) -> None:
+    def __init__(self, app: WSGIApplication, cache: PageCache, *, public_base_url: str = "") -> None:
         self.app = app
         self.cache = cache
+        self.public_base_url = public_base_url
 
-    @staticmethod
-    def key(environ: WSGIEnvironment) -> str:
-        """Everything a cached public page may depend on: scheme, host, path and campaign parameters.
+    def key(self, environ: WSGIEnvironment) -> str:
+        """Everything a cached public page depends on, and nothing else a visitor could vary at will.
 
-        Other query parameters are ignored by these pages, so they are left out of the key: appending
-        `?x=1`, `?x=2`… cannot fill the cache or push real pages out of it.
+        The scheme and host only when links are built from the request (no PUBLIC_BASE_URL); campaign
+        parameters only for embeds (the only pages that use them), cut like `campaign.from_args`.
+        Other query parameters are ignored by these pages, so `?x=1`, `?x=2`… cannot fill the cache.
         """
-        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=False)
-        campaign = sorted((k, v) for k, v in query if k in CAMPAIGN_KEYS)
-        return "|".join(
-            (
-                environ.get("wsgi.url_scheme", ""),
-                environ.get("HTTP_HOST", ""),
-                environ.get("PATH_INFO", ""),
-                urlencode(campaign),
-            )
-        )
+        path = environ.get("PATH_INFO", "")
+        campaign = ""
+        if path.startswith("/embed/"):
+            query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=False)
+            campaign = urlencode(sorted((k, v[:MAX_LENGTH]) for k, v in query if k in CAMPAIGN_KEYS))
+        if self.public_base_url:
+            return f"{path}|{campaign}"
+        return "|".join((environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), path, campaign))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -149,7 +148,13 @@ class PublicPages:
 
         body = self.app(environ, capture)
         headers = seen.get("headers") or []
+        personal = any(
+            k.lower() == "set-cookie" or (k.lower() == "vary" and "cookie" in v.lower()) for k, v in headers
+        )
         if method != "GET" or not seen.get("status", "").startswith("200") or (CACHEABLE, "1") not in headers:
+            return body
+        if personal:
+            # Never replay anything tied to one visitor's session to everyone else.
             return body
         try:
             data = b"".join(body)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, select
 
-from fanapp.models import Episode, Listener, utcnow
+from fanapp.models import Episode, Listener, SpotifyToken, Track, utcnow
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,23 @@ def unpublish(session: Session, episode: Episode) -> None:
 
 
 def purge(session: Session, *, older_than: timedelta, now: datetime | None = None) -> Purged:
-    """Delete listeners (history, tokens, drafts) created before the retention period.
+    """Delete what listeners imported before the retention period: history, tokens, drafts.
 
-    Published episodes stay: they hold their own copy of their songs and no personal data, and their
-    owner can still unpublish them.
+    Published episodes stay (they hold their own copy of their songs and no personal data), and so
+    does an emptied listener row that owns one, so its owner can still unpublish it.
     """
     cutoff = (now or utcnow()) - older_than
-    old = list(session.exec(select(Listener.id).where(col(Listener.created_at) < cutoff)).all())
-    ids = [i for i in old if i is not None]
+    old = [i for i in session.exec(select(Listener.id).where(col(Listener.created_at) < cutoff)).all() if i]
     drafts = session.exec(
-        delete(Episode).where(col(Episode.listener_id).in_(ids), col(Episode.status) == "draft")
+        delete(Episode).where(col(Episode.listener_id).in_(old), col(Episode.status) == "draft")
     ).rowcount
-    listeners = session.exec(delete(Listener).where(col(Listener.id).in_(ids))).rowcount
+    owners = set(session.exec(select(Episode.listener_id).where(col(Episode.listener_id).in_(old))).all())
+    session.exec(delete(Track).where(col(Track.listener_id).in_(old)))
+    session.exec(delete(SpotifyToken).where(col(SpotifyToken.listener_id).in_(old)))
+    for listener in session.exec(select(Listener).where(col(Listener.id).in_(owners))).all():
+        listener.external_id, listener.display_name, listener.import_notes = None, "", []
+        session.add(listener)
+    gone = [i for i in old if i not in owners]
+    listeners = session.exec(delete(Listener).where(col(Listener.id).in_(gone))).rowcount
     session.commit()
     return Purged(listeners, drafts)

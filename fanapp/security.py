@@ -12,7 +12,13 @@ HTMX_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.
 # Subresource Integrity of that exact file (npm package htmx.org, dist/htmx.min.js): a tampered CDN
 # copy is refused by the browser. The browser tests serve the npm file in place of the CDN to prove it.
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
-SPOTIFY_IMAGE_HOSTS = ("https://i.scdn.co", "https://*.scdn.co", "https://*.spotifycdn.com")
+# Cover art shown in pages: Spotify's image CDN, and Last.fm's for songs not matched on Spotify.
+SPOTIFY_IMAGE_HOSTS = (
+    "https://i.scdn.co",
+    "https://*.scdn.co",
+    "https://*.spotifycdn.com",
+    "https://lastfm.freetls.fastly.net",
+)
 
 
 def content_security_policy(settings: Settings, *, embed: bool) -> str:
@@ -25,7 +31,7 @@ def content_security_policy(settings: Settings, *, embed: bool) -> str:
     return "; ".join(
         (
             "default-src 'self'",
-            "script-src 'self' https://cdn.jsdelivr.net",
+            f"script-src 'self' {HTMX_URL}",  # the one pinned file, not all of the CDN
             "style-src 'self'",
             f"img-src 'self' data: {image_hosts}",
             "frame-src https://open.spotify.com",
@@ -52,7 +58,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         if not embed:
             h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("X-Content-Type-Options", "nosniff")
-        # Same-origin requests keep the full Referer (Flask-WTF checks it on HTTPS); others get the origin.
+        # Same-origin requests keep the full Referer; other sites get the origin only. (CSRF is checked by
+        # token, not Referer: WTF_CSRF_SSL_STRICT is off, so no policy here can break it.)
         h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         if request.path.startswith("/static/fonts/"):
             # Our embed card runs in a sandboxed iframe (origin "null") on partner pages: let it load

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -57,9 +58,12 @@ def _session(settings: Settings, wait: float = 0.0) -> requests.Session:
     return guarded_session(settings, "spotify", wait=wait)
 
 
-def oauth(settings: Settings, scopes: tuple[str, ...] = SPOTIFY_SCOPES) -> SpotifyOAuth:
+def oauth(
+    settings: Settings, scopes: tuple[str, ...] = SPOTIFY_SCOPES, *, show_dialog: bool = False
+) -> SpotifyOAuth:
     """spotipy's OAuth manager for this app: our URLs, scopes, a timeout, and no shared `.cache` file."""
     manager = SpotifyOAuth(
+        show_dialog=show_dialog,
         client_id=settings.spotify_client_id,
         client_secret=settings.spotify_client_secret,
         redirect_uri=settings.spotify_redirect_uri,
@@ -89,7 +93,10 @@ def authorize_url(
     spotipy's SpotifyOAuth builds the URL but has no PKCE for a client with a secret, so the two PKCE
     parameters are appended here.
     """
-    base = str(oauth(settings, scopes).get_authorize_url(state=state))
+    # Writing to the visitor's account always shows Spotify's consent screen, even when granted before:
+    # the request starts from a link another site could make a visitor follow.
+    writes = any("-modify-" in scope for scope in scopes)
+    base = str(oauth(settings, scopes, show_dialog=writes).get_authorize_url(state=state))
     return base + "&" + urlencode({"code_challenge_method": "S256", "code_challenge": code_challenge})
 
 
@@ -336,6 +343,17 @@ def is_spotify_id(value: str) -> bool:
     return bool(_SPOTIFY_ID.match(value))
 
 
+def track_id_of(song: dict[str, Any]) -> str | None:
+    """A song's Spotify track id: from its Spotify link (songs matched from Last.fm or an export keep
+    their own source id), else its id when that is a Spotify id."""
+    url = str(song.get("spotify_url") or "")
+    prefix = "https://open.spotify.com/track/"
+    if url.startswith(prefix) and is_spotify_id(url[len(prefix) :].split("?")[0]):
+        return url[len(prefix) :].split("?")[0]
+    own = str(song.get("id") or "")
+    return own if is_spotify_id(own) else None
+
+
 def save_playlist(sp: spotipy.Spotify, *, name: str, description: str, track_ids: list[str]) -> str:
     """Create a private playlist in the visitor's account with these tracks, in order; returns its URL.
 
@@ -360,8 +378,14 @@ def app_client(settings: Settings) -> spotipy.Spotify:
     """A Web API client with the app's own client-credentials token (search, track look-ups).
 
     No visitor is involved: used to match Last.fm and export songs to Spotify ids and to search when
-    a visitor picks songs by hand.
+    a visitor picks songs by hand. One per process and settings, so its token (cached in memory by
+    spotipy until it expires) is fetched once, not once per search.
     """
+    return _app_client(settings)
+
+
+@cache
+def _app_client(settings: Settings) -> spotipy.Spotify:
     manager = SpotifyClientCredentials(
         client_id=settings.spotify_client_id,
         client_secret=settings.spotify_client_secret,

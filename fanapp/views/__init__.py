@@ -9,6 +9,7 @@ from flask import Flask
 
 from fanapp import pagecache, security
 from fanapp.sources.lastfm import PERIOD_LABELS
+from fanapp.sources.spotify import track_id_of
 
 
 def spotify_link(song: dict[str, Any]) -> str:
@@ -29,9 +30,11 @@ def init_app(app: Flask) -> None:
     images.init_app(app)
 
     app.add_template_filter(spotify_link)
+    app.add_template_filter(track_id_of, "spotify_id")
     cache = pagecache.for_app(app.config["SETTINGS"])
     app.extensions["fanapp.page_cache"] = cache
-    app.wsgi_app = pagecache.PublicPages(app.wsgi_app, cache)  # type: ignore[method-assign]
+    base = app.config["SETTINGS"].public_base_url
+    app.wsgi_app = pagecache.PublicPages(app.wsgi_app, cache, public_base_url=base)  # type: ignore[method-assign]
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

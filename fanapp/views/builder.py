@@ -40,7 +40,7 @@ def _context(episode: Episode, query: str = "", error: str = "") -> dict[str, ob
         "episode": episode,
         "view": episodes.view(db(), episode),
         "history": episodes.history(db(), listener.id, query),
-        "history_total": len(episodes.history(db(), listener.id, limit=10_000)),
+        "history_total": episodes.history_size(db(), listener.id),
         "query": query,
         "listener": listener,
         "error": error,

@@ -69,6 +69,11 @@ def _save_playlist(slug: str, access_token: str) -> str:
 def next_step(listener: Listener) -> Response | str:
     """Where the visitor goes after an import step: the builder, the progress page, or a clear failure."""
     assert listener.id is not None
+    if listener.import_status == "failed" and is_htmx():
+        # The progress page's poll: load the failure as a whole page, not inside the progress box.
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url_for("connect.progress", listener_id=listener.id)
+        return response
     if listener.import_status == "failed":
         return render_template("pages/import_failed.html", message=listener.import_error, retry_after=None)
     if listener.import_status != "done":
@@ -85,6 +90,10 @@ def next_step(listener: Listener) -> Response | str:
         try:
             episode = propose(db(), listener=listener, campaign=campaign.current())
         except EngineError as exc:
+            if is_htmx():
+                response = Response(status=204)
+                response.headers["HX-Redirect"] = url_for("connect.progress", listener_id=listener.id)
+                return response
             return render_template("pages/empty_history.html", message=str(exc))
     target = url_for("builder.build", episode_id=episode.id)
     if is_htmx():

@@ -17,8 +17,9 @@ from fanapp.limits import count_miss
 
 bp = Blueprint("images", __name__)
 
-# The bytes of a given version never change, so browsers and CDNs may keep them for a year.
-IMMUTABLE = "public, max-age=31536000, immutable"
+# A published image does not change, but it must disappear after an unpublish: an hour in browsers and
+# CDNs absorbs a campaign spike, and the strong ETag makes every later check a 304.
+IMAGE_CACHE = "public, max-age=3600"
 
 
 def init_app(app: Flask) -> None:
@@ -45,7 +46,7 @@ def _image(slug: str, size: Literal["card", "story"]) -> Response:
         episode.slug, episode.version, size, lambda: render_card(episodes.view(db(), episode), covers, size)
     )
     response = Response(entry.png, mimetype="image/png")
-    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Cache-Control"] = IMAGE_CACHE
     response.set_etag(entry.etag.strip('"'))
     return response.make_conditional(request)
 

@@ -10,7 +10,7 @@ from fanapp import config, jobs
 from fanapp.db import db
 from fanapp.htmx import is_htmx, render
 from fanapp.importing import add_track, from_row
-from fanapp.limits import connect_limit, limiter
+from fanapp.limits import limiter, search_limit
 from fanapp.models import Listener, Track
 from fanapp.sources import ImportedTrack, SourceError, catalogue
 from fanapp.sources import spotify as spotify_source
@@ -48,13 +48,15 @@ def _search(query: str) -> tuple[list[ImportedTrack], str]:
 
 
 @bp.get("/")
+@limiter.limit(search_limit)
 def page() -> Response:
     """The search and the songs picked so far."""
     return _render(request.args.get("q", "")[:100])
 
 
-def _render(query: str) -> Response:
+def _render(query: str, error: str = "") -> Response:
     results, notice = _search(query)
+    notice = error or notice
     picks = _picks(_pick_listener())
     return render(
         "pages/pick.html",
@@ -70,24 +72,24 @@ def _render(query: str) -> Response:
 
 
 @bp.post("/add")
-@limiter.limit(connect_limit, exempt_when=lambda: _pick_listener() is not None)
+@limiter.limit(search_limit)
 def add() -> Response:
     """Add one song to the picks (the first pick starts a new listener for this browser)."""
     track_id = request.form.get("track", "")[:100]
     settings = config.current()
+    if len(_picks(_pick_listener())) >= MAX_PICKS:
+        return _back(f"That is {MAX_PICKS} songs already: cast your episode, or remove one.")
     if track_id.startswith("demo-"):
         track = catalogue.by_id(track_id)
     elif settings.spotify_enabled:
         try:
             track = spotify_source.get_track(spotify_source.app_client(settings), track_id)
         except SourceError as exc:
-            flash(exc.message, "error")
-            return _back()
+            return _back(exc.message)
     else:
         track = None
     if track is None:
-        flash("We could not find that song. Please search again.", "error")
-        return _back()
+        return _back("We could not find that song. Please search again.")
     listener = _pick_listener()
     if listener is None:
         listener = Listener(source="pick", import_status="pending")
@@ -95,10 +97,7 @@ def add() -> Response:
         db().commit()
         session["pick_listener_id"] = listener.id
         session["mine"] = [*session.get("mine", []), listener.id][-20:]
-    if len(_picks(listener)) >= MAX_PICKS:
-        flash(f"That is {MAX_PICKS} songs already: cast your episode, or remove one.", "error")
-    else:
-        add_track(db(), listener=listener, track=track)
+    add_track(db(), listener=listener, track=track)
     return _back()
 
 
@@ -130,8 +129,7 @@ def done() -> Response | str:
     if listener is None or listener.id is None:
         abort(400, description="Pick a few songs first.")
     if len(picks) < MIN_PICKS:
-        flash(f"Pick at least {MIN_PICKS} songs (6 or more makes a better story).", "error")
-        return _back()
+        return _back(f"Pick at least {MIN_PICKS} songs (6 or more makes a better story).")
     jobs.import_now(listener.id, PickedSource([from_row(t) for t in picks]))
     db().refresh(listener)
     session["listener_id"] = listener.id
@@ -139,9 +137,12 @@ def done() -> Response | str:
     return next_step(listener)
 
 
-def _back() -> Response:
-    """htmx gets the refreshed picks fragment; a plain form post goes back to the page (PRG)."""
+def _back(error: str = "") -> Response:
+    """htmx gets the refreshed picks fragment (with the error in it); a plain form post goes back to the
+    page (PRG, the error as a flash message)."""
     query = request.form.get("q", "")[:100]
     if is_htmx():
-        return _render(query)
+        return _render(query, error)
+    if error:
+        flash(error, "error")
     return redirect(url_for("pick.page", q=query or None), code=303)

@@ -15,7 +15,6 @@ from fanapp import config, episodes
 from fanapp.db import db
 from fanapp.limits import count_miss
 from fanapp.pagecache import CACHEABLE
-from fanapp.sources.spotify import is_spotify_id
 
 bp = Blueprint("share", __name__)
 
@@ -105,8 +104,7 @@ def _share_html(slug: str) -> tuple[str, str] | None:
         story_url=absolute_url("images.story", slug=slug),
         oembed_url=absolute_url("embed.oembed", url=share_url, format="json"),
         share_links=share_links(share_url, view["title"]),
-        can_save=config.current().spotify_enabled
-        and any(is_spotify_id(t) for t in episodes.playlist_order(view)),
+        can_save=config.current().spotify_enabled and bool(episodes.playlist_order(view)),
     )
     return html, "text/html"
 

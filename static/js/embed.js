@@ -1,5 +1,6 @@
 // Runs inside fanapp's embeds: tells the parent page how tall the card is, so it can size the iframe.
-// Only a height crosses the frame boundary, so "*" as the target origin leaks nothing.
+// Only the card's height and its own public URL cross the frame boundary, so "*" as the target origin
+// leaks nothing.
 (function () {
   "use strict";
   var last = 0;

@@ -65,3 +65,26 @@ def test_generation_change_and_expiry() -> None:
     off = PageCache(ttl=0)
     off.put("k", page)
     assert off.get("k") is None
+
+
+def test_a_page_that_touched_a_session_is_never_replayed(client: FlaskClient, app: Flask) -> None:
+    slug = publish_demo(client)
+    token = csrf_from(client.get("/my-data/").get_data(as_text=True))
+    client.post("/my-data/delete", data={"csrf_token": token})  # not confirmed: leaves a flash message
+    mine = client.get(f"/s/{slug}")
+    assert "Set-Cookie" not in mine.headers  # the share page does not read the session at all
+    stranger = app.test_client().get(f"/s/{slug}")
+    assert "Set-Cookie" not in stranger.headers
+    # And whatever a view does, a response that sets a cookie is not kept.
+    cache: PageCache = app.extensions["fanapp.page_cache"]
+    cache.clear()
+    from fanapp.pagecache import PublicPages
+
+    def leaky_app(environ: dict[str, str], start_response: object) -> list[bytes]:
+        start_response("200 OK", [(CACHEABLE, "1"), ("Set-Cookie", "session=secret")])  # type: ignore[operator]
+        return [b"personal"]
+
+    layer = PublicPages(leaky_app, cache)  # type: ignore[arg-type]
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/s/x", "wsgi.url_scheme": "http", "HTTP_HOST": "h"}
+    layer(environ, lambda status, headers, exc_info=None: None)  # type: ignore[arg-type]
+    assert cache.get(layer.key(environ)) is None

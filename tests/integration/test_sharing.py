@@ -36,7 +36,7 @@ def test_share_images(client: FlaskClient, path: str, size: tuple[int, int]) -> 
     assert r.status_code == 200 and r.mimetype == "image/png"
     image = Image.open(io.BytesIO(r.data))
     assert image.format == "PNG" and image.size == size
-    assert "immutable" in r.headers["Cache-Control"] and "public" in r.headers["Cache-Control"]
+    assert r.headers["Cache-Control"] == "public, max-age=3600"
     etag = r.headers["ETag"]
     assert etag.startswith('"') and not etag.startswith("W/")
     assert "Set-Cookie" not in r.headers
@@ -162,6 +162,7 @@ def test_save_to_spotify_asks_only_for_the_playlist_scope(spotify_app: Flask, fa
     start = client.get(f"/s/{slug}/save-to-spotify")
     q = parse_qs(urlparse(start.headers["Location"]).query)
     assert q["scope"] == ["playlist-modify-private"]
+    assert q["show_dialog"] == ["True"]  # writing to the account always asks, even if granted before
     callback = requests.get(start.headers["Location"], allow_redirects=False, timeout=5).headers["Location"]
     done = client.get(callback.removeprefix("http://127.0.0.1:5000"))
     assert done.status_code == 200 and "Saved to your Spotify" in done.get_data(as_text=True)

@@ -60,9 +60,17 @@ def test_purge_keeps_published_episodes_and_recent_histories(client: FlaskClient
     with Session(engine) as s:
         assert privacy.purge(s, older_than=timedelta(days=30)).listeners == 0
         done = privacy.purge(s, older_than=timedelta(days=30), now=utcnow() + timedelta(days=31))
-        assert done.listeners == 2 and done.episodes == 1  # the unpublished draft
+        # The second history goes; the first stays as an empty owner of its published episode.
+        assert done.listeners == 1 and done.episodes == 1  # the unpublished draft
         assert s.exec(select(Track)).all() == []
+        (owner,) = s.exec(select(Listener)).all()
+        assert owner.display_name == "" and owner.import_notes == []
     assert client.get(f"/s/{slug}").status_code == 200
+    # Its owner can still take it down.
+    page = client.get("/my-data/").get_data(as_text=True)
+    episode_id = page.split("/my-data/unpublish/")[1].split('"')[0]
+    client.post(f"/my-data/unpublish/{episode_id}", data={"csrf_token": csrf_from(page), "confirm": "yes"})
+    assert client.get(f"/s/{slug}").status_code == 404
 
 
 def test_purge_command(app: Flask) -> None:
