@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlmodel import select
 from werkzeug.wrappers import Response
 
@@ -147,9 +147,3 @@ def publish(episode_id: int) -> Response | str:
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target, code=303)
-
-
-@bp.get("/empty")
-def empty() -> str:
-    """Shown when a history has no songs yet."""
-    return render_template("pages/empty_history.html")

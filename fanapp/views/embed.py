@@ -42,8 +42,6 @@ def episode_card(slug: str) -> Response:
         )
         return html, "text/html"
 
-    # Embeds run in third-party iframes where cookies are blocked anyway: never set one, so they work
-    # the same everywhere and a CDN may cache them.
     return cached_page(render_card)
 
 
