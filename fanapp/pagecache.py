@@ -148,13 +148,12 @@ class PublicPages:
 
         body = self.app(environ, capture)
         headers = seen.get("headers") or []
+        # Never replay anything tied to one visitor's session (a cookie set or read) to everyone else.
         personal = any(
             k.lower() == "set-cookie" or (k.lower() == "vary" and "cookie" in v.lower()) for k, v in headers
         )
-        if method != "GET" or not seen.get("status", "").startswith("200") or (CACHEABLE, "1") not in headers:
-            return body
-        if personal:
-            # Never replay anything tied to one visitor's session to everyone else.
+        marked = (CACHEABLE, "1") in headers and seen.get("status", "").startswith("200")
+        if method != "GET" or not marked or personal:
             return body
         try:
             data = b"".join(body)
