@@ -10,27 +10,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.http import BackgroundServer
+from tests.fakes.http import BackgroundServer, Faults
 
 NO_DATA = {"error": {"type": "DataException", "message": "no data", "code": 800}}
 QUOTA_EXCEEDED = {"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}}
 SERVICE_BUSY = {"error": {"type": "Exception", "message": "Service busy", "code": 700}}
-
-
-@dataclass
-class Fault:
-    """What the next `times` requests get instead of the normal answer (None: every request)."""
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds before answering (then the normal answer, unless status/body is set)
-    body: Any = None  # JSON to send instead of the normal answer
-    times: int | None = 1
 
 
 def deezer_track(
@@ -79,45 +67,21 @@ def deezer_track(
     }
 
 
-class FakeDeezer:
+class FakeDeezer(Faults):
     """The double: a `catalogue` of track objects by ISRC, injectable `faults`, and the `calls` it got."""
 
     def __init__(self, catalogue: dict[str, dict[str, Any]] | None = None) -> None:
         """A double serving `catalogue` (ISRC -> track object); start it with `running()`."""
+        super().__init__()
         self.catalogue: dict[str, dict[str, Any]] = dict(catalogue or {})
-        self.faults: list[Fault] = []
         self.calls: list[str] = []  # request paths, in order
         self.base_url = ""
         self._stop = threading.Event()
-        self._lock = threading.Lock()
         self.app = self._make_app()
 
     def add(self, isrc: str, *, bpm: float = 120.0, **kwargs: Any) -> None:
         """Add a song to the catalogue."""
         self.catalogue[isrc] = deezer_track(isrc, bpm=bpm, track_id=3135556 + len(self.catalogue), **kwargs)
-
-    def fail(
-        self,
-        status: int = 200,
-        *,
-        headers: dict[str, str] | None = None,
-        delay: float = 0.0,
-        body: Any = None,
-        times: int | None = 1,
-    ) -> None:
-        """Queue a fault for the next `times` requests (None: until cleared)."""
-        self.faults.append(Fault(status, dict(headers or {}), delay, body, times))
-
-    def _next_fault(self) -> Fault | None:
-        with self._lock:
-            if not self.faults:
-                return None
-            fault = self.faults[0]
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.pop(0)
-            return fault
 
     def _make_app(self) -> Flask:
         app = Flask("fake_deezer")

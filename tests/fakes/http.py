@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
@@ -102,3 +103,45 @@ class BackgroundServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@dataclass
+class Fault:
+    """What the next `times` requests get instead of the normal answer (None: every request)."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (then the normal answer, unless status/body is set)
+    body: Any = None  # JSON to send instead of the normal answer
+    times: int | None = 1
+
+
+class Faults:
+    """A queue of faults for a double to serve, shared by its request threads."""
+
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+        self._faults_lock = threading.Lock()
+
+    def fail(
+        self,
+        status: int = 200,
+        *,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        body: Any = None,
+        times: int | None = 1,
+    ) -> None:
+        """Queue a fault for the next `times` requests (None: until cleared)."""
+        self.faults.append(Fault(status, dict(headers or {}), delay, body, times))
+
+    def _next_fault(self) -> Fault | None:
+        with self._faults_lock:
+            if not self.faults:
+                return None
+            fault = self.faults[0]
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.pop(0)
+            return fault

@@ -15,8 +15,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.deezer import Fault
-from tests.fakes.http import BackgroundServer
+from tests.fakes.http import BackgroundServer, Faults
 
 MAX_IDS = 40
 
@@ -42,45 +41,21 @@ def reccobeats_features(spotify_id: str, **values: float) -> dict[str, Any]:
     return entry
 
 
-class FakeReccoBeats:
+class FakeReccoBeats(Faults):
     """The double: a `catalogue` of feature entries by Spotify id, injectable `faults`, and `calls`."""
 
     def __init__(self, catalogue: dict[str, dict[str, Any]] | None = None) -> None:
         """A double serving `catalogue` (Spotify id -> entry); start it with `running()`."""
+        super().__init__()
         self.catalogue: dict[str, dict[str, Any]] = dict(catalogue or {})
-        self.faults: list[Fault] = []
         self.calls: list[list[str]] = []  # the ids of each request, in order
         self.base_url = ""
         self._stop = threading.Event()
-        self._lock = threading.Lock()
         self.app = self._make_app()
 
     def add(self, spotify_id: str, **values: float) -> None:
         """Add a song's features to the catalogue."""
         self.catalogue[spotify_id] = reccobeats_features(spotify_id, **values)
-
-    def fail(
-        self,
-        status: int = 200,
-        *,
-        headers: dict[str, str] | None = None,
-        delay: float = 0.0,
-        body: Any = None,
-        times: int | None = 1,
-    ) -> None:
-        """Queue a fault for the next `times` requests (None: until cleared)."""
-        self.faults.append(Fault(status, dict(headers or {}), delay, body, times))
-
-    def _next_fault(self) -> Fault | None:
-        with self._lock:
-            if not self.faults:
-                return None
-            fault = self.faults[0]
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.pop(0)
-            return fault
 
     def _make_app(self) -> Flask:
         app = Flask("fake_reccobeats")

@@ -24,8 +24,7 @@ from fanapp.enrich.providers import (
     SpotifyFeatures,
     Throttle,
 )
-from tests.fakes.deezer import Fault
-from tests.fakes.http import BackgroundServer
+from tests.fakes.http import BackgroundServer, Fault
 
 SP_A = "4uLU6hMCjMI75M1A2tKUQC"
 SP_B = "7ouMYWpwJ422jRcDASZB7P"
