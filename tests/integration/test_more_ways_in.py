@@ -253,3 +253,11 @@ def test_demo_first_without_an_account_to_connect(client: FlaskClient) -> None:
     page = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
     ids = [el["data-testid"] for el in page.select("[data-testid]") if el["data-testid"] in WAYS]
     assert ids == ["try-demo", "upload-export", "pick-songs", "connect-spotify"]
+
+
+def test_searching_by_hand_is_rate_limited(database_url: str) -> None:
+    app = create_app(make_settings(database_url, limit_search="2 per minute"))
+    app.testing = True
+    client = app.test_client()
+    assert [client.get("/pick/?q=love").status_code for _ in range(3)] == [200, 200, 429]
+    app.extensions["fanapp.engine"].dispose()
