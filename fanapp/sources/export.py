@@ -417,6 +417,23 @@ class _Counts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+def _play(counts: _Counts, ms: Any, when: int | None, title: Any, artist: Any) -> tuple[int, str, str] | None:
+    """(time, title, artist) if it is a real song play of 30 s or more, else None with the reason counted.
+
+    Both export formats check the same things; only their field names differ.
+    """
+    if type(ms) is not int or when is None or not isinstance(title, str) or not isinstance(artist, str):
+        counts.malformed += 1
+        return None
+    if ms < MIN_PLAY_MS:
+        counts.short += 1
+        return None
+    if not title.strip() or not artist.strip():
+        counts.malformed += 1
+        return None
+    return when, title, artist
+
+
 def _read_entries(
     entries: Iterator[Any], kind: str, extended: _Plays, account: _Plays, counts: _Counts, *, named: bool
 ) -> bool:
@@ -449,24 +466,11 @@ def _read_entries(
             ):
                 counts.podcasts += 1
                 continue
-            ms = get("ms_played")
-            when = _epoch(get("ts"))
-            title = get("master_metadata_track_name")
-            artist = get("master_metadata_album_artist_name")
-            if (
-                type(ms) is not int
-                or when is None
-                or not isinstance(title, str)
-                or not isinstance(artist, str)
-            ):
-                counts.malformed += 1
+            title, artist = get("master_metadata_track_name"), get("master_metadata_album_artist_name")
+            play = _play(counts, get("ms_played"), _epoch(get("ts")), title, artist)
+            if play is None:
                 continue
-            if ms < MIN_PLAY_MS:
-                counts.short += 1
-                continue
-            if not title.strip() or not artist.strip():
-                counts.malformed += 1
-                continue
+            when, title, artist = play
             uri = get("spotify_track_uri")
             match = _TRACK_URI.fullmatch(uri) if isinstance(uri, str) else None
             spotify_id = match.group(1) if match else None
@@ -478,28 +482,13 @@ def _read_entries(
             if "podcastName" in entry or "episodeName" in entry or kind == PODCASTS:
                 counts.podcasts += 1
                 continue
-            ms = get("msPlayed")
-            when = _epoch(get("endTime"))
-            title = get("trackName")
-            artist = get("artistName")
-            if (
-                type(ms) is not int
-                or when is None
-                or not isinstance(title, str)
-                or not isinstance(artist, str)
-            ):
-                counts.malformed += 1
+            title, artist = get("trackName"), get("artistName")
+            if (artist, title) == ("Unknown Artist", "Unknown Track"):  # the account export's blanks
+                title = ""
+            play = _play(counts, get("msPlayed"), _epoch(get("endTime")), title, artist)
+            if play is None:
                 continue
-            if ms < MIN_PLAY_MS:
-                counts.short += 1
-                continue
-            if (
-                not title.strip()
-                or not artist.strip()
-                or (artist, title) == ("Unknown Artist", "Unknown Track")
-            ):
-                counts.malformed += 1
-                continue
+            when, title, artist = play
             account.add((artist, title), when, None, title, artist, None)
             counts.kept_account += 1
         else:

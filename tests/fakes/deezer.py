@@ -7,14 +7,13 @@ Deezer does not know it –, `gain`, `duration`, `artist`, `album`, …), and er
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.http import BackgroundServer, Faults
+from tests.fakes.http import Faults, serving
 
 NO_DATA = {"error": {"type": "DataException", "message": "no data", "code": 800}}
 QUOTA_EXCEEDED = {"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}}
@@ -76,7 +75,6 @@ class FakeDeezer(Faults):
         self.catalogue: dict[str, dict[str, Any]] = dict(catalogue or {})
         self.calls: list[str] = []  # request paths, in order
         self.base_url = ""
-        self._stop = threading.Event()
         self.app = self._make_app()
 
     def add(self, isrc: str, *, bpm: float = 120.0, **kwargs: Any) -> None:
@@ -111,10 +109,5 @@ class FakeDeezer(Faults):
     @contextmanager
     def running(cls, catalogue: dict[str, dict[str, Any]] | None = None) -> Iterator[FakeDeezer]:
         """Serve a double on 127.0.0.1 (free port) for the block; `base_url` ends with a slash."""
-        fake = cls(catalogue)
-        with BackgroundServer(fake.app) as server:
-            fake.base_url = server.base_url + "/"
-            try:
-                yield fake
-            finally:
-                fake._stop.set()  # release requests still sleeping in a delay fault
+        with serving(cls(catalogue), "/") as fake:
+            yield fake

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -122,6 +124,7 @@ class Faults:
     def __init__(self) -> None:
         self.faults: list[Fault] = []
         self._faults_lock = threading.Lock()
+        self._stop = threading.Event()  # set when the server stops: wakes requests sleeping in a delay
 
     def fail(
         self,
@@ -145,3 +148,15 @@ class Faults:
                 if fault.times <= 0:
                     self.faults.pop(0)
             return fault
+
+
+@contextmanager
+def serving(fake: Any, base_path: str) -> Iterator[Any]:
+    """Serve a double's `app` on 127.0.0.1 (free port) for the block, with `fake.base_url` set to the
+    server's address plus `base_path`; requests still sleeping in a delay fault are released at the end."""
+    with BackgroundServer(fake.app) as server:
+        fake.base_url = server.base_url + base_path
+        try:
+            yield fake
+        finally:
+            fake._stop.set()

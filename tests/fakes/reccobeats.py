@@ -7,7 +7,6 @@ At most 40 ids per call (400 beyond); rate limiting is a 429 with Retry-After.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.http import BackgroundServer, Faults
+from tests.fakes.http import Faults, serving
 
 MAX_IDS = 40
 
@@ -50,7 +49,6 @@ class FakeReccoBeats(Faults):
         self.catalogue: dict[str, dict[str, Any]] = dict(catalogue or {})
         self.calls: list[list[str]] = []  # the ids of each request, in order
         self.base_url = ""
-        self._stop = threading.Event()
         self.app = self._make_app()
 
     def add(self, spotify_id: str, **values: float) -> None:
@@ -86,10 +84,5 @@ class FakeReccoBeats(Faults):
     @contextmanager
     def running(cls, catalogue: dict[str, dict[str, Any]] | None = None) -> Iterator[FakeReccoBeats]:
         """Serve a double on 127.0.0.1 (free port) for the block; `base_url` is the `/v1/` base."""
-        fake = cls(catalogue)
-        with BackgroundServer(fake.app) as server:
-            fake.base_url = server.base_url + "/v1/"
-            try:
-                yield fake
-            finally:
-                fake._stop.set()  # release requests still sleeping in a delay fault
+        with serving(cls(catalogue), "/v1/") as fake:
+            yield fake

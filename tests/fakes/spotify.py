@@ -155,6 +155,33 @@ def cover_jpeg(name: str, size: int = 300) -> bytes:
     return buffer.getvalue()
 
 
+def audio_features_object(track_id: str, **values: Any) -> dict[str, Any]:
+    """An AudioFeaturesObject with every documented field (Spotify Web API reference), for tests that
+    need one without a running double."""
+    row: dict[str, Any] = {
+        "acousticness": 0.00242,
+        "analysis_url": f"https://api.spotify.com/v1/audio-analysis/{track_id}",
+        "danceability": 0.585,
+        "duration_ms": 237040,
+        "energy": 0.842,
+        "id": track_id,
+        "instrumentalness": 0.00686,
+        "key": 9,
+        "liveness": 0.0866,
+        "loudness": -5.883,
+        "mode": 0,
+        "speechiness": 0.0556,
+        "tempo": 118.211,
+        "time_signature": 4,
+        "track_href": f"https://api.spotify.com/v1/tracks/{track_id}",
+        "type": "audio_features",
+        "uri": f"spotify:track:{track_id}",
+        "valence": 0.428,
+    }
+    row.update(values)
+    return row
+
+
 class Call(NamedTuple):
     """One Web API request as the double received it."""
 

@@ -23,36 +23,11 @@ from fanapp.enrich.features import (
 )
 from tests.fakes.deezer import NO_DATA, QUOTA_EXCEEDED, deezer_track
 from tests.fakes.reccobeats import reccobeats_features
+from tests.fakes.spotify import audio_features_object
 
 SP_A = "4uLU6hMCjMI75M1A2tKUQC"
 SP_B = "7ouMYWpwJ422jRcDASZB7P"
 SP_UNKNOWN = "0000000000000000000000"
-
-
-def spotify_audio_features(track_id: str, **values: Any) -> dict[str, Any]:
-    """An AudioFeaturesObject with every documented field (Spotify Web API reference)."""
-    row: dict[str, Any] = {
-        "acousticness": 0.00242,
-        "analysis_url": f"https://api.spotify.com/v1/audio-analysis/{track_id}",
-        "danceability": 0.585,
-        "duration_ms": 237040,
-        "energy": 0.842,
-        "id": track_id,
-        "instrumentalness": 0.00686,
-        "key": 9,
-        "liveness": 0.0866,
-        "loudness": -5.883,
-        "mode": 0,
-        "speechiness": 0.0556,
-        "tempo": 118.211,
-        "time_signature": 4,
-        "track_href": f"https://api.spotify.com/v1/tracks/{track_id}",
-        "type": "audio_features",
-        "uri": f"spotify:track:{track_id}",
-        "valence": 0.428,
-    }
-    row.update(values)
-    return row
 
 
 def test_sanitise_keeps_plausible_values_only() -> None:
@@ -107,7 +82,7 @@ def test_sanitise_restricts_to_allowed() -> None:
 
 def test_from_spotify_maps_ids_and_skips_nulls() -> None:
     payload = {
-        "audio_features": [spotify_audio_features(SP_A), None, spotify_audio_features(SP_B, key=-1, tempo=0)]
+        "audio_features": [audio_features_object(SP_A), None, audio_features_object(SP_B, key=-1, tempo=0)]
     }
     result = from_spotify(payload, [SP_A, SP_B, SP_UNKNOWN])
     assert result[SP_A] == {
@@ -126,7 +101,7 @@ def test_from_spotify_maps_ids_and_skips_nulls() -> None:
 
 
 def test_from_spotify_ignores_ids_not_asked_and_garbage() -> None:
-    assert from_spotify({"audio_features": [spotify_audio_features(SP_A)]}, [SP_B]) == {}
+    assert from_spotify({"audio_features": [audio_features_object(SP_A)]}, [SP_B]) == {}
     assert from_spotify({"audio_features": "nope"}, [SP_A]) == {}
     assert from_spotify(None, [SP_A]) == {}
     assert from_spotify({"audio_features": [1, "x", {"id": 3}]}, [SP_A]) == {}

@@ -25,6 +25,7 @@ from fanapp.enrich.providers import (
     Throttle,
 )
 from tests.fakes.http import BackgroundServer, Fault
+from tests.fakes.spotify import audio_features_object
 
 SP_A = "4uLU6hMCjMI75M1A2tKUQC"
 SP_B = "7ouMYWpwJ422jRcDASZB7P"
@@ -32,37 +33,11 @@ TOKEN = "test-access-token"  # a made-up token for the double
 SPEC = Path("/work/shared/reference/spotify-web-api.openapi.yml")
 
 
-def audio_features(track_id: str, **values: Any) -> dict[str, Any]:
-    """An AudioFeaturesObject with every documented field."""
-    row: dict[str, Any] = {
-        "acousticness": 0.00242,
-        "analysis_url": f"https://api.spotify.com/v1/audio-analysis/{track_id}",
-        "danceability": 0.585,
-        "duration_ms": 237040,
-        "energy": 0.842,
-        "id": track_id,
-        "instrumentalness": 0.00686,
-        "key": 9,
-        "liveness": 0.0866,
-        "loudness": -5.883,
-        "mode": 0,
-        "speechiness": 0.0556,
-        "tempo": 118.211,
-        "time_signature": 4,
-        "track_href": f"https://api.spotify.com/v1/tracks/{track_id}",
-        "type": "audio_features",
-        "uri": f"spotify:track:{track_id}",
-        "valence": 0.428,
-    }
-    row.update(values)
-    return row
-
-
 class FakeAudioFeatures:
     """`GET /v1/audio-features?ids=…` with a bearer token, a catalogue, faults and the calls it got."""
 
     def __init__(self) -> None:
-        self.catalogue: dict[str, dict[str, Any]] = {SP_A: audio_features(SP_A)}
+        self.catalogue: dict[str, dict[str, Any]] = {SP_A: audio_features_object(SP_A)}
         self.faults: list[Fault] = []
         self.calls: list[dict[str, str]] = []
         self.base_url = ""
@@ -114,7 +89,7 @@ def provider(fake: FakeAudioFeatures, pauses: MemoryPauses, token: Any = lambda:
 def test_double_matches_the_spec() -> None:
     spec = yaml.safe_load(SPEC.read_text("utf-8"))
     documented = set(spec["components"]["schemas"]["AudioFeaturesObject"]["properties"])
-    assert set(audio_features(SP_A)) == documented
+    assert set(audio_features_object(SP_A)) == documented
 
 
 def test_success_with_bearer_token(fake: FakeAudioFeatures, pauses: MemoryPauses) -> None:
