@@ -341,8 +341,3 @@ def playlist_order(view: dict[str, Any]) -> list[str]:
     if view["mashup"]:
         songs += [view["mashup"]["a"], view["mashup"]["b"]]
     return [t for t in (track_id_of(s) for s in songs) if t]
-
-
-def count_published(session: Session) -> int:
-    """How many episodes are public (for the landing page)."""
-    return int(session.exec(select(func.count()).where(Episode.status == "published")).one())
