@@ -49,4 +49,4 @@ screenshots: install
 	$(PY) scripts/screenshots.py
 
 worker: install
-	$(VENV)/bin/rq worker --with-scheduler --url $${REDIS_URL:?set REDIS_URL} $${REDIS_PREFIX:-fanapp:}fanapp
+	$(VENV)/bin/rq worker --worker-class fanapp.worker.AppWorker --with-scheduler --url $${REDIS_URL:?set REDIS_URL} $${REDIS_PREFIX:-fanapp:}fanapp

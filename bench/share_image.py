@@ -16,9 +16,9 @@ import sys
 import time
 from typing import Any
 
-from fanapp.images import render
-from fanapp.images.cache import ImageCache
-from fanapp.images.covers import NoCovers
+from fanapp.sharing.cards import render
+from fanapp.sharing.cards.cache import ImageCache
+from fanapp.sharing.cards.covers import NoCovers
 
 EPISODES = 15
 WARM_REPEATS = 500

@@ -64,7 +64,8 @@ def _wrk(url: str) -> tuple[float, float]:
 
 def _published_slug(database_url: str) -> str:
     sys.path.insert(0, str(ROOT))
-    from fanapp import create_app, migrate
+    from fanapp import create_app
+    from fanapp.data import migrate
     from tests.conftest import make_settings, publish_demo
 
     migrate.upgrade(database_url)

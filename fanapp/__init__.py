@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from fanapp.config import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from fanapp.config import ROOT, Settings
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -43,11 +40,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     for name in ("spotipy", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from fanapp import cli, db, limits, security, views
+    from fanapp import cli, sharing, site, web
+    from fanapp.data import session
+    from fanapp.site import limits
 
-    db.init_app(app, settings)
-    security.init_app(app, settings)
-    views.init_app(app)
-    limits.init_app(app, settings)  # after views: its ProxyFix must wrap the page cache's WSGI layer
+    session.init_app(app, settings)
+    site.init_app(app, settings)
+    web.init_app(app)
+    sharing.init_app(app)
+    limits.init_app(app, settings)  # after sharing: its ProxyFix must wrap the page cache's WSGI layer
     cli.init_app(app)
     return app

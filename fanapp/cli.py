@@ -7,8 +7,9 @@ from datetime import timedelta
 import click
 from flask import Flask, current_app
 
-from fanapp import migrate, privacy
-from fanapp.db import get_session
+from fanapp import privacy
+from fanapp.data import migrate
+from fanapp.data.session import get_session
 
 
 def init_app(app: Flask) -> None:

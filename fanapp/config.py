@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository: templates, static, migrations
+
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production below
 SPOTIFY_SCOPES = ("user-top-read", "user-read-recently-played", "user-library-read")
 

@@ -1,28 +1,161 @@
-"""Episodes: propose a draft from a history, edit it, publish it under a slug, show it publicly."""
+"""Episodes: propose a draft from a history, edit it, publish it under a slug, take it down, show it.
+
+Every function takes the session (and whatever else it works with) as keyword arguments and checks
+ownership itself, so the web layer only passes what the visitor asked for. What a page, the JSON, an
+embed or a share image shows of an episode is one typed `EpisodeView`.
+
+A take-down (unpublish, delete) is announced with the `taken_down` signal, sent by the current app
+with the slugs that are no longer public: every cache a published episode was rendered into (the page
+cache, the share images) listens to it and forgets them at once.
+"""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC
 from typing import Any
 
+from blinker import Namespace
+from flask import current_app, has_app_context
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fanapp import engine as eng
-from fanapp.models import Character, Episode, EpisodeSong, Listener, Track, utcnow
+from fanapp.data.models import Character, Episode, EpisodeSong, Listener, Track, utcnow
 from fanapp.sources import clean_text
-from fanapp.sources.spotify import track_id_of
+from fanapp.tracks import spotify_id_of
 
 KEYS = ("a", "b")
 MAX_SONGS = 5
 NAME_LIMIT = 40
 
+_signals = Namespace()
+taken_down = _signals.signal("episodes-taken-down")
+"""Sent by the current Flask app with `slugs`: published episodes that are no longer public."""
+
 
 class EpisodeError(ValueError):
     """An edit or publish that cannot be done; the message is for the visitor."""
+
+
+class NotYours(EpisodeError):
+    """No draft of this visitor's has this id (someone else's, deleted, or never there)."""
+
+
+class AlreadyPublished(EpisodeError):
+    """The visitor's own episode, already published: its share page is at `slug`."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__("This episode is already published.")
+        self.slug = slug
+
+
+# -- what every surface shows ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SongView:
+    """One song as shown publicly (`id` is the source's stable id; `song_id` the builder's row id)."""
+
+    id: str
+    title: str
+    artists: list[str]
+    album: str
+    image_url: str | None
+    spotify_url: str | None
+    slot: str
+    reason: str
+    song_id: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The song as the JSON shows it (no row ids)."""
+        data = asdict(self)
+        data.pop("song_id")
+        return data
+
+
+@dataclass(frozen=True)
+class CharacterView:
+    """A character: name, one line about them, and their soundtrack in story order."""
+
+    key: str
+    name: str
+    description: str
+    songs: list[SongView]
+
+
+@dataclass(frozen=True)
+class PairView:
+    """A suggested mash-up: one song of each character, a 0-100 score and the reasons."""
+
+    a: SongView
+    b: SongView
+    score: int
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class EpisodeView:
+    """Everything a page, the JSON, an image or an embed shows of an episode (no personal data)."""
+
+    slug: str | None
+    title: str
+    basis: str
+    display_name: str
+    published_at: str | None
+    characters: list[CharacterView]
+    mashup: PairView | None
+    alternatives: list[PairView] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The view as plain data: the published JSON (no row ids), and what share images read."""
+
+        def pair(p: PairView | None) -> dict[str, Any] | None:
+            if p is None:
+                return None
+            return {"a": p.a.public(), "b": p.b.public(), "score": p.score, "reasons": list(p.reasons)}
+
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "basis": self.basis,
+            "display_name": self.display_name,
+            "published_at": self.published_at,
+            "characters": [
+                {
+                    "key": c.key,
+                    "name": c.name,
+                    "description": c.description,
+                    "songs": [s.public() for s in c.songs],
+                }
+                for c in self.characters
+            ],
+            "mashup": pair(self.mashup),
+            "alternatives": [pair(p) for p in self.alternatives],
+        }
+
+    def playlist(self) -> list[str]:
+        """Spotify track ids for a playlist of the episode: both soundtracks in story order, the mash-up
+        pair last; songs that are not on Spotify are left out."""
+        songs = [song for character in self.characters for song in character.songs]
+        if self.mashup:
+            songs += [self.mashup.a, self.mashup.b]
+        return [t for t in (spotify_id_of(asdict(s)) for s in songs) if t]
+
+
+@dataclass(frozen=True)
+class Builder:
+    """What the builder page shows: the draft, the listener's history (filtered), and their notes."""
+
+    episode_id: int
+    view: EpisodeView
+    history: list[Track]
+    history_total: int
+    notes: list[str]
+    display_name: str
 
 
 def new_slug() -> str:
@@ -86,16 +219,21 @@ def _song(episode_id: int, key: str, position: int, track: Track, reason: str = 
     )
 
 
-def propose(session: Session, *, listener: Listener, campaign: dict[str, str] | None = None) -> Episode:
-    """A new draft episode cast by the engine from the listener's history (raises EngineError if too few)."""
-    assert listener.id is not None
+# -- drafts ------------------------------------------------------------------------------------------
+
+
+def propose(session: Session, *, listener_id: int, campaign: dict[str, str] | None = None) -> int:
+    """A new draft episode cast by the engine from the listener's history; returns its id.
+
+    Raises `EngineError` (a sentence for the visitor) when the history is too small to cast.
+    """
     profiles = {}
     tracks = {}
-    for t in session.exec(select(Track).where(Track.listener_id == listener.id)):
+    for t in session.exec(select(Track).where(Track.listener_id == listener_id)):
         p = profile(t)
         profiles[p.stable_id], tracks[p.stable_id] = p, t
     proposal = eng.propose(list(profiles.values()))
-    episode = Episode(listener_id=listener.id, basis=proposal.basis[:200], campaign=dict(campaign or {}))
+    episode = Episode(listener_id=listener_id, basis=proposal.basis[:200], campaign=dict(campaign or {}))
     session.add(episode)
     session.flush()
     assert episode.id is not None
@@ -114,11 +252,28 @@ def propose(session: Session, *, listener: Listener, campaign: dict[str, str] | 
     session.flush()
     _rescore(session, episode)
     session.commit()
-    return episode
+    return episode.id
+
+
+def why_not_cast(session: Session, *, listener_id: int) -> str:
+    """Why the listener's history gave no draft (the engine's sentence), or "" when it would give one."""
+    tracks = session.exec(select(Track).where(Track.listener_id == listener_id)).all()
+    try:
+        eng.propose([profile(t) for t in tracks])
+    except eng.EngineError as exc:
+        return str(exc)
+    return ""
+
+
+def newest(session: Session, *, listener_id: int) -> Episode | None:
+    """The listener's newest episode, draft or published (where the journey continues after an import)."""
+    return session.exec(
+        select(Episode).where(Episode.listener_id == listener_id).order_by(col(Episode.id).desc())
+    ).first()
 
 
 def latest_draft(session: Session, *, listener_id: int) -> Episode | None:
-    """The listener's newest unpublished episode, if any (so a reload does not cast a second one)."""
+    """The listener's newest unpublished episode, if any."""
     return session.exec(
         select(Episode)
         .where(Episode.listener_id == listener_id, Episode.status == "draft")
@@ -126,12 +281,31 @@ def latest_draft(session: Session, *, listener_id: int) -> Episode | None:
     ).first()
 
 
-def draft(session: Session, *, episode_id: int, listener_ids: Sequence[int]) -> Episode | None:
-    """The visitor's own draft with this id (None for someone else's or a published one)."""
+def _draft(session: Session, episode_id: int, owners: Sequence[int]) -> Episode:
+    """The visitor's own draft with this id; `AlreadyPublished` for their published one, else `NotYours`."""
     episode = session.get(Episode, episode_id)
-    if episode is None or episode.listener_id is None or episode.listener_id not in listener_ids:
-        return None
-    return episode if episode.status == "draft" else None
+    if episode is None or episode.listener_id is None or episode.listener_id not in owners:
+        raise NotYours("This episode is not one of yours, or it was already published.")
+    if episode.status != "draft":
+        if episode.slug and episode.status == "published":
+            raise AlreadyPublished(episode.slug)
+        raise NotYours("This episode is not one of yours, or it was already published.")
+    return episode
+
+
+def builder(session: Session, *, episode_id: int, owners: Sequence[int], query: str = "") -> Builder:
+    """Everything the builder page shows of the visitor's draft."""
+    episode = _draft(session, episode_id, owners)
+    assert episode.listener_id is not None and episode.id is not None
+    listener = session.get(Listener, episode.listener_id)
+    return Builder(
+        episode_id=episode.id,
+        view=view(session, episode),
+        history=history(session, episode.listener_id, query),
+        history_total=history_size(session, episode.listener_id),
+        notes=list(listener.import_notes) if listener else [],
+        display_name=listener.display_name if listener else "",
+    )
 
 
 def characters(session: Session, episode: Episode) -> dict[str, Character]:
@@ -180,8 +354,15 @@ def _rescore(session: Session, episode: Episode) -> None:
     session.add(episode)
 
 
-def add_song(session: Session, *, episode: Episode, track: Track, key: str) -> None:
-    """Put a song at the end of a character's soundtrack (moving it from the other one if it was there)."""
+def add_song(session: Session, *, episode_id: int, owners: Sequence[int], track_id: str, key: str) -> None:
+    """Put a history song at the end of a character's soundtrack (moving it from the other one if it was
+    there)."""
+    episode = _draft(session, episode_id, owners)
+    track = session.exec(
+        select(Track).where(Track.listener_id == episode.listener_id, Track.source_id == track_id)
+    ).first()
+    if track is None:
+        raise EpisodeError("That song is not in your history.")
     if key not in KEYS:
         raise EpisodeError("Choose character A or B.")
     for other in KEYS:
@@ -210,8 +391,9 @@ def _owned_song(session: Session, episode: Episode, song_id: int) -> EpisodeSong
     return song
 
 
-def remove_song(session: Session, *, episode: Episode, song_id: int) -> None:
+def remove_song(session: Session, *, episode_id: int, owners: Sequence[int], song_id: int) -> None:
     """Take a song out of its soundtrack."""
+    episode = _draft(session, episode_id, owners)
     song = _owned_song(session, episode, song_id)
     key = song.character
     session.delete(song)
@@ -222,8 +404,9 @@ def remove_song(session: Session, *, episode: Episode, song_id: int) -> None:
     session.commit()
 
 
-def move_song(session: Session, *, episode: Episode, song_id: int, delta: int) -> None:
+def move_song(session: Session, *, episode_id: int, owners: Sequence[int], song_id: int, delta: int) -> None:
     """Move a song earlier (-1) or later (+1) in its story."""
+    episode = _draft(session, episode_id, owners)
     song = _owned_song(session, episode, song_id)
     songs = soundtrack(session, episode, song.character)
     index = next(i for i, s in enumerate(songs) if s.id == song.id)
@@ -235,8 +418,9 @@ def move_song(session: Session, *, episode: Episode, song_id: int, delta: int) -
     session.commit()
 
 
-def rename(session: Session, *, episode: Episode, key: str, name: str) -> None:
+def rename(session: Session, *, episode_id: int, owners: Sequence[int], key: str, name: str) -> None:
     """Give a character a new name (plain text, 1 to 40 characters)."""
+    episode = _draft(session, episode_id, owners)
     cleaned = clean_text(name, 10_000)
     if not cleaned:
         raise EpisodeError("A character needs a name.")
@@ -250,10 +434,11 @@ def rename(session: Session, *, episode: Episode, key: str, name: str) -> None:
     session.commit()
 
 
-def publish(session: Session, *, episode: Episode, show_display_name: bool = False) -> str:
+def publish(
+    session: Session, *, episode_id: int, owners: Sequence[int], show_display_name: bool = False
+) -> str:
     """Freeze the draft under a new unguessable slug and return the slug."""
-    if episode.status != "draft":
-        raise EpisodeError("This episode is already published.")
+    episode = _draft(session, episode_id, owners)
     if not all(soundtrack(session, episode, k) for k in KEYS):
         raise EpisodeError("Each character needs at least one song before you publish.")
     if not episode.mashup.get("pairs"):
@@ -277,6 +462,9 @@ def publish(session: Session, *, episode: Episode, show_display_name: bool = Fal
     raise EpisodeError("We could not publish right now. Please try again.")
 
 
+# -- published episodes ------------------------------------------------------------------------------
+
+
 def published(session: Session, slug: str) -> Episode | None:
     """A published episode by its slug."""
     if not slug or len(slug) > 32:
@@ -284,60 +472,75 @@ def published(session: Session, slug: str) -> Episode | None:
     return session.exec(select(Episode).where(Episode.slug == slug, Episode.status == "published")).first()
 
 
-def _song_view(song: EpisodeSong, slot: str) -> dict[str, Any]:
-    return {
-        "id": song.source_id,
-        "song_id": song.id,
-        "title": song.title,
-        "artists": list(song.artists),
-        "album": song.album,
-        "image_url": song.image_url,
-        "spotify_url": song.spotify_url,
-        "slot": slot,
-        "reason": song.reason,
-    }
+def public_view(session: Session, slug: str) -> EpisodeView | None:
+    """What the public surfaces show of a published episode, or None when nothing is published there."""
+    episode = published(session, slug)
+    return None if episode is None else view(session, episode)
 
 
-def view(session: Session, episode: Episode) -> dict[str, Any]:
+def unpublish(session: Session, *, episode_id: int, owners: Sequence[int]) -> None:
+    """Take one of the visitor's episodes down: its link, JSON, images and embed answer 404 from now on."""
+    episode = session.get(Episode, episode_id)
+    if episode is None or episode.listener_id is None or episode.listener_id not in owners:
+        raise NotYours("This episode is not one of yours.")
+    slug = episode.slug if episode.status == "published" else None
+    session.delete(episode)
+    session.commit()
+    announce_taken_down([slug] if slug else [])
+
+
+def announce_taken_down(slugs: Iterable[str]) -> None:
+    """Tell every cache of the current app that these published episodes are gone (no-op when none)."""
+    gone = sorted({s for s in slugs if s})
+    if gone and has_app_context():
+        taken_down.send(current_app._get_current_object(), slugs=gone)  # type: ignore[attr-defined]
+
+
+def _song_view(song: EpisodeSong, slot: str) -> SongView:
+    return SongView(
+        id=song.source_id,
+        song_id=song.id,
+        title=song.title,
+        artists=list(song.artists),
+        album=song.album,
+        image_url=song.image_url,
+        spotify_url=song.spotify_url,
+        slot=slot,
+        reason=song.reason,
+    )
+
+
+def view(session: Session, episode: Episode) -> EpisodeView:
     """Everything a page, the JSON, an image or an embed shows of an episode (no personal data)."""
     chars = characters(session, episode)
-    out_chars: list[dict[str, Any]] = []
-    songs_by_id: dict[str, dict[str, Any]] = {}
+    out_chars: list[CharacterView] = []
+    songs_by_id: dict[str, SongView] = {}
     for key in KEYS:
         songs = soundtrack(session, episode, key)
         views = [_song_view(s, eng.slot_for(i, len(songs))) for i, s in enumerate(songs)]
         for v in views:
-            songs_by_id.setdefault(v["id"], v)
+            songs_by_id.setdefault(v.id, v)
         c = chars.get(key)
         out_chars.append(
-            {
-                "key": key,
-                "name": c.name if c else key.upper(),
-                "description": c.description if c else "",
-                "songs": views,
-            }
+            CharacterView(
+                key=key,
+                name=c.name if c else key.upper(),
+                description=c.description if c else "",
+                songs=views,
+            )
         )
     pairs = []
     for p in episode.mashup.get("pairs", []):
         a, b = songs_by_id.get(p["a_id"]), songs_by_id.get(p["b_id"])
         if a and b:
-            pairs.append({"a": a, "b": b, "score": p["score"], "reasons": p["reasons"]})
-    return {
-        "slug": episode.slug,
-        "title": episode.title or " & ".join(c["name"] for c in out_chars),
-        "basis": episode.basis,
-        "display_name": episode.display_name if episode.show_display_name else "",
-        "published_at": episode.published_at.isoformat() if episode.published_at else None,
-        "characters": out_chars,
-        "mashup": pairs[0] if pairs else None,
-        "alternatives": pairs[1:],
-    }
-
-
-def playlist_order(view: dict[str, Any]) -> list[str]:
-    """Spotify track ids for a playlist of the episode: both soundtracks in story order, the mash-up
-    pair last; songs that are not on Spotify are left out."""
-    songs = [song for character in view["characters"] for song in character["songs"]]
-    if view["mashup"]:
-        songs += [view["mashup"]["a"], view["mashup"]["b"]]
-    return [t for t in (track_id_of(s) for s in songs) if t]
+            pairs.append(PairView(a=a, b=b, score=p["score"], reasons=list(p["reasons"])))
+    return EpisodeView(
+        slug=episode.slug,
+        title=episode.title or " & ".join(c.name for c in out_chars),
+        basis=episode.basis,
+        display_name=episode.display_name if episode.show_display_name else "",
+        published_at=episode.published_at.isoformat() if episode.published_at else None,
+        characters=out_chars,
+        mashup=pairs[0] if pairs else None,
+        alternatives=pairs[1:],
+    )

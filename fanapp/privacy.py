@@ -1,4 +1,4 @@
-"""Your data: delete everything a visitor brought, unpublish an episode, purge old histories."""
+"""Your data: what a visitor brought, deleting all of it, and purging old histories."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, select
 
-from fanapp.models import Episode, Listener, SpotifyToken, Track, utcnow
+from fanapp.data.models import Episode, Listener, SpotifyToken, Track, utcnow
+from fanapp.episodes import announce_taken_down
 
 
 @dataclass(frozen=True)
@@ -19,24 +20,47 @@ class Purged:
     episodes: int
 
 
+@dataclass(frozen=True)
+class Overview:
+    """What this browser brought (listeners) and made (episodes, oldest first)."""
+
+    listeners: list[Listener]
+    episodes: list[Episode]
+
+
+def overview(session: Session, listener_ids: Sequence[int]) -> Overview:
+    """Everything stored for these listeners, for the "your data" page."""
+    ids = list(listener_ids)
+    if not ids:
+        return Overview([], [])
+    listeners = list(session.exec(select(Listener).where(col(Listener.id).in_(ids))).all())
+    episodes = list(
+        session.exec(select(Episode).where(col(Episode.listener_id).in_(ids)).order_by(col(Episode.id))).all()
+    )
+    return Overview(listeners, episodes)
+
+
 def delete_listeners(session: Session, listener_ids: Sequence[int]) -> Purged:
-    """Delete these listeners with their tokens, imported history and every episode they made."""
+    """Delete these listeners with their tokens, imported history and every episode they made; the
+    published ones are taken down from every cache."""
     ids = list(listener_ids)
     if not ids:
         return Purged(0, 0)
+    slugs = [
+        s
+        for s in session.exec(
+            select(Episode.slug).where(col(Episode.listener_id).in_(ids), col(Episode.status) == "published")
+        ).all()
+        if s
+    ]
     episodes = session.exec(
         delete(Episode).where(col(Episode.listener_id).in_(ids))  # songs and characters cascade
     ).rowcount
     # Tokens and tracks cascade with the listener (ON DELETE CASCADE).
     listeners = session.exec(delete(Listener).where(col(Listener.id).in_(ids))).rowcount
     session.commit()
+    announce_taken_down(slugs)
     return Purged(listeners, episodes)
-
-
-def unpublish(session: Session, episode: Episode) -> None:
-    """Take a published episode down: its link, JSON, images and embed answer 404 from now on."""
-    session.delete(episode)
-    session.commit()
 
 
 def purge(session: Session, *, older_than: timedelta, now: datetime | None = None) -> Purged:

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import fanapp.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import fanapp.data.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from fanapp.config import Settings
 
 config = context.config

@@ -14,8 +14,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fanapp import create_app, migrate
+from fanapp import create_app
 from fanapp.config import Settings
+from fanapp.data import migrate
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CLOSED_PORT = "http://127.0.0.1:9/"

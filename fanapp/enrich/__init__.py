@@ -18,9 +18,9 @@ from typing import Literal
 from sqlmodel import Session
 
 from fanapp.config import Settings
+from fanapp.data.models import Track
 from fanapp.enrich import cache
-from fanapp.enrich.features import FEATURES, Features, is_spotify_id, normalise_isrc, sanitise
-from fanapp.enrich.pauses import MemoryPauses, PauseStore, RedisPauses, pause_store, process_pauses
+from fanapp.enrich.features import FEATURES, Features, sanitise
 from fanapp.enrich.providers import (
     Deezer,
     FeatureProvider,
@@ -33,7 +33,8 @@ from fanapp.enrich.providers import (
     SpotifyFeatures,
     default_providers,
 )
-from fanapp.models import Track
+from fanapp.tracks import is_spotify_id, normalise_isrc
+from fanapp.upstream.pauses import MemoryPauses, PauseStore, RedisPauses, pause_store, process_pauses
 
 __all__ = [
     "FEATURES",

@@ -15,8 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from fanapp.data.models import FeatureCache, utcnow
 from fanapp.enrich.features import Features
-from fanapp.models import FeatureCache, utcnow
 
 MISS_TTL = timedelta(days=30)
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's and PostgreSQL's parameter limits

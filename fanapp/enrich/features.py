@@ -7,11 +7,12 @@ unit tests call them on schema-shaped payloads.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+from fanapp.tracks import spotify_id
 
 # The features the engine reads, in the names Spotify's AudioFeaturesObject uses (and the demo stores).
 FEATURES = ("tempo", "key", "mode", "energy", "valence", "danceability", "acousticness")
@@ -19,28 +20,12 @@ UNIT_FEATURES = ("energy", "valence", "danceability", "acousticness")
 # Outside this range a BPM figure is a detection error (half/double time, silence), not a tempo.
 TEMPO_RANGE = (40.0, 250.0)
 
-SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
-ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
-_SPOTIFY_TRACK_HREF = re.compile(r"^https://open\.spotify\.com/track/([0-9A-Za-z]{22})(?:[/?#].*)?$")
 
 Features = dict[str, float]
 
 # Retry-After is honoured up to a day: longer answers are treated as a day, then asked again.
 MAX_RETRY_AFTER = 86400.0
 DEFAULT_RETRY_AFTER = 30.0
-
-
-def is_spotify_id(value: str | None) -> bool:
-    """True for a Spotify track id (22 base-62 characters), the key Spotify and ReccoBeats are asked by."""
-    return bool(value) and SPOTIFY_ID.fullmatch(str(value)) is not None
-
-
-def normalise_isrc(value: str | None) -> str | None:
-    """An ISRC in canonical form (upper case, no hyphens or spaces), or None when it is not one."""
-    if not value:
-        return None
-    text = str(value).strip().upper().replace("-", "").replace(" ", "")
-    return text if ISRC.fullmatch(text) else None
 
 
 def _number(value: Any) -> float | None:
@@ -95,14 +80,6 @@ def from_spotify(payload: Any, asked: Collection[str]) -> dict[str, Features]:
     return result
 
 
-def spotify_id_from_href(href: Any) -> str | None:
-    """The Spotify track id in an `https://open.spotify.com/track/<id>` link, or None."""
-    if not isinstance(href, str):
-        return None
-    match = _SPOTIFY_TRACK_HREF.fullmatch(href.strip())
-    return match.group(1) if match else None
-
-
 def from_reccobeats(payload: Any, asked: Collection[str]) -> dict[str, Features]:
     """ReccoBeats' `{"content": [audio features, ...]}` to features by Spotify id.
 
@@ -114,7 +91,7 @@ def from_reccobeats(payload: Any, asked: Collection[str]) -> dict[str, Features]
     for row in rows if isinstance(rows, list) else []:
         if not isinstance(row, dict):
             continue
-        track_id = spotify_id_from_href(row.get("href"))
+        track_id = spotify_id(row.get("href"))
         if track_id and track_id in asked and track_id not in result:
             features = sanitise(row)
             if features:

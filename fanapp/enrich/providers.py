@@ -26,11 +26,10 @@ from fanapp.enrich.features import (
     from_deezer,
     from_reccobeats,
     from_spotify,
-    is_spotify_id,
-    normalise_isrc,
     retry_after_seconds,
 )
-from fanapp.enrich.pauses import PauseStore
+from fanapp.tracks import is_spotify_id, normalise_isrc
+from fanapp.upstream.pauses import PauseStore
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from fanapp.errors import FanappError
+
 Progress = Callable[[str], None]
 
 
@@ -42,13 +44,8 @@ class History:
     notes: list[str] = field(default_factory=list)
 
 
-class SourceError(Exception):
+class SourceError(FanappError):
     """A source failed; `message` says what happened and what to do, in words for the visitor."""
-
-    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
 
 
 class HistorySource(Protocol):

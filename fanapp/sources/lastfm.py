@@ -10,19 +10,18 @@ Only this module talks to Last.fm. Its errors are `SourceError`s whose message a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
-import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 import requests
 
 from fanapp.sources import History, ImportedTrack, Progress, SourceError, clean_text, merge
-from fanapp.upstream import GuardedSession, UpstreamPaused
+from fanapp.tracks import song_key
+from fanapp.upstream.session import GuardedSession, UpstreamPaused
 
 # The periods Last.fm's user.getTopTracks offers that the app lets a visitor choose.
 PERIODS: Final = ("7day", "1month", "6month", "12month", "overall")
@@ -62,6 +61,14 @@ _SPACES: Final = re.compile(r"\s+")
 # Last.fm's grey star, sent in place of a cover it does not have.
 _PLACEHOLDER_IMAGE: Final = "2a96cbd8b46e442fc41c2b86b821562f"
 _IMAGE_SIZES: Final = ("small", "medium", "large", "extralarge", "mega")
+
+
+class Matcher(Protocol):
+    """Finds imported songs on another service so share pages can play them (`spotify.matching`)."""
+
+    def match(self, tracks: Iterable[ImportedTrack]) -> list[str]:
+        """Fill in what was found; returns notes for the visitor."""
+        ...
 
 
 class LastfmError(SourceError):
@@ -138,14 +145,6 @@ def _text(value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("#text") or value.get("name") or ""
     return value if isinstance(value, str) else ""
-
-
-def song_key(artist: str, title: str) -> str:
-    """A stable id for a song without an MBID: a hash of its normalised "artist|title"."""
-    norm = "|".join(
-        _SPACES.sub(" ", unicodedata.normalize("NFC", s)).strip().casefold() for s in (artist, title)
-    )
-    return hashlib.sha1(norm.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def _image(images: Any) -> str | None:
@@ -284,7 +283,7 @@ class LastfmSource:
         timeout: float,
         period: str = "6month",
         session: requests.Session | None = None,
-        matcher: SpotifyMatcher | None = None,
+        matcher: Matcher | None = None,
     ) -> None:
         if period not in PERIODS:
             raise ValueError(f"period must be one of {', '.join(PERIODS)}")
@@ -474,78 +473,3 @@ def _error_for(code: int | None) -> LastfmError:
             f"{_NOTHING} Please try again later, or try the demo."
         )
     return LastfmError(f"Last.fm could not answer (error {code}). {_NOTHING} Please try again later.")
-
-
-# -- matching to Spotify ---------------------------------------------------------------------------
-
-
-class SearchClient(Protocol):
-    """The part of spotipy.Spotify the matcher uses (an app client-credentials client is enough)."""
-
-    def search(
-        self, q: str, limit: int = 10, offset: int = 0, type: str = "track", market: Any = None
-    ) -> Any:
-        """Spotify's /search."""
-        ...
-
-
-_NOT_WORD: Final = re.compile(r"[\W_]+")
-_EDITION: Final = re.compile(r"\s+-\s+.*$|\s*[(\[].*?[)\]]")
-_QUERY_JUNK: Final = re.compile(r"[\"':]")
-
-
-def _loose(text: str) -> str:
-    return _NOT_WORD.sub("", _EDITION.sub("", text.casefold())) or _NOT_WORD.sub("", text.casefold())
-
-
-class SpotifyMatcher:
-    """Find Last.fm songs on Spotify so share pages can play them; optional and best effort.
-
-    `client_factory` makes a spotipy client with the app's own client-credentials token (no visitor
-    login). At most `limit` searches, most loved songs first; a song whose first result is not the
-    same title and artist stays unmatched, and any Spotify failure stops matching (never the import).
-    """
-
-    def __init__(self, client_factory: Callable[[], SearchClient] | None, *, limit: int = 50) -> None:
-        self.client_factory = client_factory
-        self.limit = limit
-
-    def match(self, tracks: Iterable[ImportedTrack]) -> list[str]:
-        """Set `spotify_url` (and a cover) on the songs found; returns notes for the visitor."""
-        if self.client_factory is None:
-            return [NO_PLAYER_NOTE]
-        from fanapp.sources.spotify import _call, track_from_spotify  # spotipy only when matching
-
-        pending = sorted(
-            (t for t in tracks if not t.spotify_url and t.artists),
-            key=lambda t: (min(t.top_ranks.values(), default=10_000), -t.play_count, t.source_id),
-        )
-        tried = matched = 0
-        try:
-            sp = self.client_factory()
-            for t in pending[: self.limit]:
-                tried += 1
-                if t.isrc:
-                    query = f"isrc:{_QUERY_JUNK.sub(' ', t.isrc)}"
-                else:
-                    title = _QUERY_JUNK.sub(" ", _EDITION.sub("", t.title) or t.title)[:100]
-                    query = f"track:{title} artist:{_QUERY_JUNK.sub(' ', t.artists[0])[:100]}"
-                result = _call(sp.search, q=query, type="track", limit=1)
-                items = ((result.get("tracks") or {}).get("items") or []) if isinstance(result, dict) else []
-                hit = track_from_spotify(items[0]) if items else None
-                if hit is None or not hit.spotify_url:
-                    continue
-                same_artist = _loose(t.artists[0]) in {_loose(a) for a in hit.artists}
-                if _loose(hit.title) != _loose(t.title) or not same_artist:
-                    continue
-                t.spotify_url = hit.spotify_url
-                t.image_url = hit.image_url or t.image_url
-                t.isrc = t.isrc or hit.isrc
-                t.release_year = t.release_year or hit.release_year
-                t.duration_ms = t.duration_ms or hit.duration_ms
-                matched += 1
-        except SourceError:
-            pass  # Spotify is busy or down: keep what matched, the rest work without the player
-        if not tried:
-            return []
-        return [f"We found {matched} of your top {tried} songs on Spotify; the others have no player."]

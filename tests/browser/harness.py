@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Route
 
-from fanapp.security import HTMX_URL
+from fanapp.site.security import HTMX_URL
 from tests.fakes.http import BackgroundServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -245,7 +245,7 @@ def serve_app(
 
 def migrated_database(directory: Path) -> str:
     """A SQLite file migrated to head in `directory` (for scripts; tests use the conftest fixtures)."""
-    from fanapp import migrate
+    from fanapp.data import migrate
 
     directory.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{directory / 'fanapp.sqlite3'}"

@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from fanapp.security import HTMX_SRI, HTMX_URL, HTMX_VERSION
+from fanapp.site.security import HTMX_SRI, HTMX_URL, HTMX_VERSION
 from tests.browser import harness
 from tests.browser.conftest import OpenTab, Site
 from tests.browser.test_journeys import BUILDER, track_ids

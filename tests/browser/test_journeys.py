@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from fanapp.security import HTMX_VERSION
+from fanapp.site.security import HTMX_VERSION
 from tests.browser import harness
 from tests.browser.conftest import OpenTab, Site, Tab
 

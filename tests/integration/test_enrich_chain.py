@@ -13,11 +13,11 @@ from flask import Flask, Response, jsonify
 from sqlmodel import Session, SQLModel, select
 
 from fanapp.config import Settings
-from fanapp.db import make_engine
+from fanapp.data.models import FeatureCache, Listener, Track
+from fanapp.data.session import make_engine
 from fanapp.enrich import EnrichReport, MemoryPauses, ProviderCounts, enrich_tracks
 from fanapp.enrich.features import Features
 from fanapp.enrich.providers import KeyKind
-from fanapp.models import FeatureCache, Listener, Track
 from tests.fakes.deezer import FakeDeezer
 from tests.fakes.http import BackgroundServer
 from tests.fakes.reccobeats import FakeReccoBeats

@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from fanapp.config import Settings
-from fanapp.enrich.pauses import RedisPauses, fail_fast_redis, pause_store
 from fanapp.enrich.providers import ProviderPaused, ProviderRateLimited, ReccoBeats, Throttle
+from fanapp.upstream.pauses import RedisPauses, fail_fast_redis, pause_store
 from tests.fakes.reccobeats import FakeReccoBeats
 
 pytestmark = pytest.mark.redis

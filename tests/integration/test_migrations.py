@@ -10,9 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
-import fanapp.models  # noqa: F401
-from fanapp import create_app, migrate
+import fanapp.data.models  # noqa: F401
+from fanapp import create_app
 from fanapp.config import Settings
+from fanapp.data import migrate
 from tests.conftest import make_settings, start_demo
 
 TABLES = {"listener", "spotifytoken", "track", "episode", "character", "episodesong", "featurecache"}

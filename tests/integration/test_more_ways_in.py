@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from werkzeug.test import EnvironBuilder
 
 from fanapp import create_app
-from fanapp.models import Listener, Track
+from fanapp.data.models import Listener, Track
 from tests.conftest import csrf_from, make_settings
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "export"

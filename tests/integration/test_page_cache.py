@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fanapp.pagecache import CACHEABLE, Page, PageCache
+from fanapp.sharing.pagecache import CACHEABLE, Page, PageCache
 from tests.conftest import csrf_from, publish_demo
 
 
@@ -78,7 +78,7 @@ def test_a_page_that_touched_a_session_is_never_replayed(client: FlaskClient, ap
     # And whatever a view does, a response that sets a cookie is not kept.
     cache: PageCache = app.extensions["fanapp.page_cache"]
     cache.clear()
-    from fanapp.pagecache import PublicPages
+    from fanapp.sharing.pagecache import PublicPages
 
     def leaky_app(environ: dict[str, str], start_response: object) -> list[bytes]:
         start_response("200 OK", [(CACHEABLE, "1"), ("Set-Cookie", "session=secret")])  # type: ignore[operator]

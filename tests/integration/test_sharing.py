@@ -15,7 +15,7 @@ from PIL import Image
 from sqlmodel import Session, select
 
 from fanapp.config import Settings
-from fanapp.models import Episode
+from fanapp.data.models import Episode
 from tests.conftest import connect_spotify, csrf_from, make_settings, publish_demo
 
 PARTNER = "https://campaign.example"

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from fanapp.models import Listener, SpotifyToken, Track
+from fanapp.data.models import Listener, SpotifyToken, Track
 from tests.conftest import connect_spotify, csrf_from
 
 

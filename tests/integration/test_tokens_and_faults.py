@@ -12,10 +12,11 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, select
 
-from fanapp import tokens
 from fanapp.config import Settings
-from fanapp.models import Listener, SpotifyToken
-from fanapp.sources.spotify import SpotifyAuthError, TokenSet
+from fanapp.data.models import Listener, SpotifyToken
+from fanapp.importing import tokens
+from fanapp.sources.spotify.client import SpotifyAuthError
+from fanapp.sources.spotify.oauth import TokenSet
 from tests.conftest import connect_spotify
 
 
@@ -180,7 +181,7 @@ def test_open_redirect_payloads_are_ignored_after_login(spotify_app: Flask, fake
 def test_a_crashed_job_tells_the_visitor(app: Flask) -> None:
     from types import SimpleNamespace
 
-    from fanapp import jobs
+    from fanapp.importing import jobs
 
     with app.app_context(), Session(app.extensions["fanapp.engine"]) as s:
         listener = Listener(source="spotify", import_status="running")
@@ -196,7 +197,8 @@ def test_a_short_pause_waits_on_the_queue(database_url: str, fake_spotify: Any) 
     import redis as redis_lib
     from rq import Queue
 
-    from fanapp import create_app, jobs
+    from fanapp import create_app
+    from fanapp.importing import jobs
     from tests.conftest import make_settings
 
     settings = make_settings(

@@ -42,11 +42,13 @@ from rq.exceptions import NoSuchJobError
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
 
-from fanapp import create_app, jobs, migrate, tokens
+from fanapp import create_app
 from fanapp.config import Settings
-from fanapp.db import get_session
-from fanapp.models import Listener
-from fanapp.sources.spotify import TokenSet
+from fanapp.data import migrate
+from fanapp.data.models import Listener
+from fanapp.data.session import get_session
+from fanapp.importing import jobs, tokens
+from fanapp.sources.spotify.oauth import TokenSet
 from tests.conftest import CLOSED_PORT, PG_ADMIN_URL, csrf_from
 from tests.fakes.spotify import FakeSpotify
 

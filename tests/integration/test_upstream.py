@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import redis
 
-from fanapp.enrich.pauses import MemoryPauses, RedisPauses
-from fanapp.upstream import GuardedSession, OutboundBudget, UpstreamPaused, retry_after_seconds
+from fanapp.upstream.budget import OutboundBudget
+from fanapp.upstream.pauses import MemoryPauses, RedisPauses
+from fanapp.upstream.session import GuardedSession, UpstreamPaused, retry_after_seconds
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

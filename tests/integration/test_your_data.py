@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from fanapp import privacy
-from fanapp.models import Episode, Listener, Track, utcnow
+from fanapp.data.models import Episode, Listener, Track, utcnow
 from tests.conftest import csrf_from, publish_demo, start_demo
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, SQLModel, select
 
-import fanapp.models  # noqa: F401 - registers the tables on SQLModel.metadata
-from fanapp.db import make_engine
+import fanapp.data.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from fanapp.data.models import FeatureCache, utcnow
+from fanapp.data.session import make_engine
 from fanapp.enrich import cache
-from fanapp.models import FeatureCache, utcnow
 
 
 @pytest.fixture

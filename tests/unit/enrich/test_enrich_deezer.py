@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from fanapp.enrich.pauses import MemoryPauses
 from fanapp.enrich.providers import (
     Deezer,
     ProviderPaused,
@@ -15,6 +14,7 @@ from fanapp.enrich.providers import (
     ProviderUnavailable,
     Throttle,
 )
+from fanapp.upstream.pauses import MemoryPauses
 from tests.fakes.deezer import QUOTA_EXCEEDED, SERVICE_BUSY, FakeDeezer
 
 KNOWN = "GBAYE0601498"

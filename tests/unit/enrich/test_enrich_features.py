@@ -15,12 +15,10 @@ from fanapp.enrich.features import (
     from_deezer,
     from_reccobeats,
     from_spotify,
-    is_spotify_id,
-    normalise_isrc,
     retry_after_seconds,
     sanitise,
-    spotify_id_from_href,
 )
+from fanapp.tracks import is_spotify_id, normalise_isrc, spotify_id
 from tests.fakes.deezer import NO_DATA, QUOTA_EXCEEDED, deezer_track
 from tests.fakes.reccobeats import reccobeats_features
 from tests.fakes.spotify import audio_features_object
@@ -139,11 +137,11 @@ def test_from_reccobeats_ignores_entries_without_a_spotify_href() -> None:
     assert from_reccobeats([], [SP_A]) == {}
 
 
-def test_spotify_id_from_href() -> None:
-    assert spotify_id_from_href(f"https://open.spotify.com/track/{SP_A}") == SP_A
-    assert spotify_id_from_href(f"https://open.spotify.com/track/{SP_A}?si=abc") == SP_A
-    assert spotify_id_from_href(f"https://open.spotify.com/album/{SP_A}") is None
-    assert spotify_id_from_href(42) is None
+def test_spotify_id() -> None:
+    assert spotify_id(f"https://open.spotify.com/track/{SP_A}") == SP_A
+    assert spotify_id(f"https://open.spotify.com/track/{SP_A}?si=abc") == SP_A
+    assert spotify_id(f"https://open.spotify.com/album/{SP_A}") is None
+    assert spotify_id(42) is None
 
 
 def test_from_deezer_reads_bpm() -> None:

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from fanapp.enrich.pauses import MemoryPauses
 from fanapp.enrich.providers import ProviderUnavailable, Throttle
+from fanapp.upstream.pauses import MemoryPauses
 
 
 class FakeClock:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from fanapp.enrich.pauses import MemoryPauses
 from fanapp.enrich.providers import (
     ProviderPaused,
     ProviderRateLimited,
@@ -15,6 +14,7 @@ from fanapp.enrich.providers import (
     ReccoBeats,
     Throttle,
 )
+from fanapp.upstream.pauses import MemoryPauses
 from tests.fakes.reccobeats import FakeReccoBeats
 
 SP_A = "4uLU6hMCjMI75M1A2tKUQC"

@@ -16,7 +16,6 @@ import pytest
 import yaml
 from flask import Flask, Response, jsonify, request
 
-from fanapp.enrich.pauses import MemoryPauses
 from fanapp.enrich.providers import (
     ProviderPaused,
     ProviderRateLimited,
@@ -24,6 +23,7 @@ from fanapp.enrich.providers import (
     SpotifyFeatures,
     Throttle,
 )
+from fanapp.upstream.pauses import MemoryPauses
 from tests.fakes.http import BackgroundServer, Fault
 from tests.fakes.spotify import audio_features_object
 

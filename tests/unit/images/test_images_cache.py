@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from fanapp.images.cache import CACHE_CONTROL, ImageCache, etag_for
+from fanapp.sharing.cards.cache import CACHE_CONTROL, ImageCache, etag_for
 
 
 def test_etag_is_strong_and_follows_the_bytes() -> None:

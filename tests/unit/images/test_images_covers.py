@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from werkzeug.wrappers import Request, Response
 
-from fanapp.images.covers import SPOTIFY_IMAGE_HOSTS, HttpCovers, NoCovers, decode, image_size
+from fanapp.sharing.cards.covers import SPOTIFY_IMAGE_HOSTS, HttpCovers, NoCovers, decode, image_size
 from tests.fakes.http import BackgroundServer
 from tests.fakes.spotify import cover_jpeg
 

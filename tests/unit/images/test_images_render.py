@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fanapp.images import render, text
-from fanapp.images.covers import NoCovers
+from fanapp.sharing.cards import render, text
+from fanapp.sharing.cards.covers import NoCovers
 
 SIZES = {"card": (1200, 630), "story": (1080, 1920)}
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFont
 
-from fanapp.images import text
+from fanapp.sharing.cards import text
 
 # Each string and the font files that must be installed for it to be fully covered.
 COVERED = [

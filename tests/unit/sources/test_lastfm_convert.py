@@ -7,12 +7,8 @@ from typing import Any
 
 import pytest
 
-from fanapp.sources.lastfm import (
-    recent_tracks_from_lastfm,
-    song_key,
-    top_tracks_from_lastfm,
-    track_from_lastfm,
-)
+from fanapp.sources.lastfm import recent_tracks_from_lastfm, top_tracks_from_lastfm, track_from_lastfm
+from fanapp.tracks import song_key
 
 
 def top_item(**overrides: Any) -> dict[str, Any]:

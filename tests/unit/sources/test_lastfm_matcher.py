@@ -7,7 +7,8 @@ from typing import Any
 import spotipy
 
 from fanapp.sources import ImportedTrack
-from fanapp.sources.lastfm import NO_PLAYER_NOTE, LastfmSource, SpotifyMatcher
+from fanapp.sources.lastfm import NO_PLAYER_NOTE, LastfmSource
+from fanapp.sources.spotify.matching import SpotifyMatcher
 from tests.fakes.lastfm import FakeLastfm
 
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from fanapp.enrich.pauses import MemoryPauses
 from fanapp.sources import History, SourceError
 from fanapp.sources.lastfm import (
     EMPTY_PROFILE_NOTE,
@@ -20,7 +19,8 @@ from fanapp.sources.lastfm import (
     UnknownUserError,
     normalise_username,
 )
-from fanapp.upstream import GuardedSession
+from fanapp.upstream.pauses import MemoryPauses
+from fanapp.upstream.session import GuardedSession
 from tests.fakes.lastfm import FakeLastfm
 
 

@@ -1,0 +1,1 @@
+"""Tables (`models`), the engine and sessions for jobs and commands (`session`), migrations (`migrate`)."""

@@ -1,0 +1,253 @@
+"""Imports as jobs: on RQ workers when REDIS_URL is set (Procfile `worker:`), inline otherwise."""
+
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import has_request_context
+from rq import Callback, Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlmodel import Session
+
+from fanapp import config, episodes
+from fanapp.config import Settings
+from fanapp.data.models import Listener, Track
+from fanapp.data.session import get_session
+from fanapp.engine import EngineError
+from fanapp.enrich import enrich_tracks
+from fanapp.errors import FanappError
+from fanapp.importing import store, tokens
+from fanapp.sources import HistorySource, SourceError
+from fanapp.sources.demo import DemoSource
+from fanapp.sources.lastfm import LastfmSource
+from fanapp.sources.spotify import client as spotify_client
+from fanapp.sources.spotify.history import SpotifySource
+from fanapp.sources.spotify.matching import SpotifyMatcher
+from fanapp.upstream.session import UpstreamPaused, guarded_session
+from fanapp.upstream.shared import redis_client
+
+log = logging.getLogger(__name__)
+
+QUEUE = "fanapp"
+# A job waits at most this long for Spotify to lift a pause; longer waits fail honestly instead.
+MAX_DEFER = timedelta(hours=1)
+# How long a job may wait for room in the app's Spotify call budget before it gives up.
+BUDGET_WAIT = 20.0
+
+
+def queue(settings: Settings) -> Queue:
+    """The RQ queue imports go to (workers: `rq worker --with-scheduler fanapp`)."""
+    return Queue(settings.redis_prefix + QUEUE, connection=redis_client(settings.redis_url))
+
+
+def job_id(settings: Settings, listener_id: int) -> str:
+    """One import job per listener: its id comes from the listener, namespaced like every Redis key."""
+    # RQ allows only letters, digits, "-" and "_" in job ids.
+    namespace = re.sub(r"[^A-Za-z0-9_-]", "-", settings.redis_prefix)
+    return f"{namespace}import-{listener_id}"
+
+
+def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) -> None:
+    """Start the listener's import: enqueue it (once, however often this is called) or run it now.
+
+    Imports that call an outside service go to the queue when there is one; the demo calls nobody
+    and is faster inline than a round trip through a worker.
+    """
+    if not settings.redis_url or spec.get("kind") == "demo":
+        run_import_job(listener_id, spec)
+        return
+    q = queue(settings)
+    # Double submits start one job: the first caller takes a short lock, later ones find the job.
+    lock_key = f"{settings.redis_prefix}import-lock:{listener_id}"
+    if not redis_client(settings.redis_url).set(lock_key, "1", nx=True, ex=600):
+        return
+    q.enqueue(
+        run_import_job,
+        listener_id,
+        spec,
+        on_failure=Callback(mark_failed),
+        job_id=job_id(settings, listener_id),
+        job_timeout=600,
+        result_ttl=600,
+        failure_ttl=86400,
+    )
+
+
+def position(settings: Settings, listener_id: int) -> int | None:
+    """Where the listener's job stands in the queue (1 = next), or None when it is not queued."""
+    if not settings.redis_url:
+        return None
+    try:
+        job = Job.fetch(job_id(settings, listener_id), connection=redis_client(settings.redis_url))
+    except NoSuchJobError:
+        return None
+    if job.get_status() != JobStatus.QUEUED:
+        return None
+    found = job.get_position()
+    return None if found is None else found + 1
+
+
+def run_import_job(listener_id: int, spec: dict[str, Any]) -> str:
+    """The job: import, enrich, and forget the tokens. Returns the listener's import status.
+
+    Runs inside an app context: the web request's, or the one `fanapp.worker.AppWorker` gives each job.
+    """
+    return _run(listener_id, spec)
+
+
+def import_now(listener_id: int, source: HistorySource, *, campaign: dict[str, str] | None = None) -> str:
+    """Import from a source that lives in this request (an uploaded export, picked songs), inline."""
+    return _run(listener_id, {"kind": source.name, "campaign": campaign or {}}, source)
+
+
+def mark_failed(job: Job, connection: Any, *exc_info: Any) -> None:
+    """RQ's failure hook (a crash or a timeout): tell the visitor, instead of a page that polls forever."""
+    listener_id = job.args[0] if job.args else None
+    if not isinstance(listener_id, int):
+        return
+    with get_session() as session:
+        listener = session.get(Listener, listener_id)
+        if listener is not None and listener.import_status not in ("done", "failed"):
+            listener.import_status = "failed"
+            listener.import_error = "Something went wrong on our side while importing. Please try again."
+            session.add(listener)
+            session.commit()
+
+
+def _source(session: Session, settings: Settings, listener: Listener, spec: dict[str, Any]) -> HistorySource:
+    kind = spec.get("kind")
+    if kind == "demo":
+        return DemoSource()
+    if kind == "spotify":
+        assert listener.id is not None
+        access = tokens.access_token(session, settings=settings, listener_id=listener.id)
+        # Only a worker may wait for room in the call budget; a web request fails fast instead.
+        sp = spotify_client.client(
+            settings, access, budget_wait=0.0 if has_request_context() else BUDGET_WAIT
+        )
+        return SpotifySource(sp, saved_pages=settings.saved_pages)
+    if kind == "lastfm" and settings.lastfm_api_key:
+        matcher = SpotifyMatcher(
+            (lambda: spotify_client.app_client(settings)) if settings.spotify_enabled else None
+        )
+        return LastfmSource(
+            str(spec.get("username", "")),
+            api_key=settings.lastfm_api_key,
+            base_url=settings.lastfm_api_url,
+            timeout=settings.upstream_timeout,
+            period=str(spec.get("period", "6month")),
+            session=guarded_session(settings, "lastfm"),
+            matcher=matcher,
+        )
+    raise SourceError("This way in is not available. Please start again from the home page.")
+
+
+def _enricher(settings: Settings, listener: Listener, spec: dict[str, Any]) -> store.Enrich:
+    """Fill tempo, key and mood from the feature providers (Spotify's own only with the visitor's token)."""
+    listener_id = listener.id
+    assert listener_id is not None
+
+    def enrich(session: Session, tracks: list[Track]) -> list[str]:
+        def token() -> str | None:
+            return tokens.access_token(session, settings=settings, listener_id=listener_id)
+
+        report = enrich_tracks(
+            session,
+            tracks,
+            settings=settings,
+            spotify_token=token if spec.get("kind") == "spotify" else None,
+            # Inside a web request (no queue, an upload, picks): keep the lookups bounded.
+            budget=8.0 if has_request_context() else None,
+        )
+        return list(report.notes)
+
+    return enrich
+
+
+def _caster(spec: dict[str, Any]) -> store.Cast:
+    """The import's first draft episode, cast by the engine (once per listener, whatever reruns)."""
+    raw = spec.get("campaign")
+    came_from = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    def cast(session: Session, listener: Listener) -> None:
+        assert listener.id is not None
+        if episodes.newest(session, listener_id=listener.id) is not None:
+            return
+        # Too few songs (nothing is written then): the next page says why (`episodes.why_not_cast`).
+        with suppress(EngineError):
+            episodes.propose(session, listener_id=listener.id, campaign=came_from)
+
+    return cast
+
+
+def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = None) -> str:
+    settings = config.current()
+    with get_session() as session:
+        listener = session.get(Listener, listener_id)
+        if listener is None:
+            return "gone"
+        try:
+            source = source or _source(session, settings, listener, spec)
+            store.run_import(
+                session,
+                listener=listener,
+                source=source,
+                enrich=_enricher(settings, listener, spec),
+                cast=_caster(spec),
+            )
+        except UpstreamPaused as exc:
+            _defer_or_fail(session, settings, listener, spec, exc)
+        except FanappError as exc:
+            listener.import_status = "failed"
+            listener.import_error = exc.message[:500]
+            session.add(listener)
+            session.commit()
+        finally:
+            if listener.import_status != "waiting" and listener.id is not None:
+                # No feature needs Spotify after the import: hold no tokens longer than that.
+                tokens.forget(session, listener_id=listener.id)
+        return listener.import_status
+
+
+def _duration(wait: timedelta) -> str:
+    """A wait in words: "about 3 minutes", "about 24 hours"."""
+    minutes = max(1, round(wait.total_seconds() / 60))
+    if minutes < 90:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    hours = round(minutes / 60)
+    return f"about {hours} hours"
+
+
+def _defer_or_fail(
+    session: Session, settings: Settings, listener: Listener, spec: dict[str, Any], exc: UpstreamPaused
+) -> None:
+    """Spotify paused the app: wait for it on the queue when the wait is short, else fail honestly."""
+    wait = timedelta(seconds=exc.retry_after or 60)
+    if settings.redis_url and wait <= MAX_DEFER and listener.id is not None:
+        listener.import_status = "waiting"
+        listener.import_stage = "Spotify asked every app to slow down; your import is queued."
+        listener.import_resume_at = datetime.now(UTC) + wait
+        session.add(listener)
+        session.commit()
+        queue(settings).enqueue_in(
+            wait,
+            run_import_job,
+            listener.id,
+            spec,
+            on_failure=Callback(mark_failed),
+            job_timeout=600,
+            result_ttl=600,
+        )
+        return
+    listener.import_status = "failed"
+    listener.import_error = (
+        f"Spotify is busy and asked us to pause for {_duration(wait)}, so nothing was imported. "
+        "Please come back later, or try the demo meanwhile."
+    )[:500]
+    session.add(listener)
+    session.commit()

@@ -1,0 +1,163 @@
+"""The import: fetch a history once from any source, deduplicate it, store it whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session, col, delete, select
+
+from fanapp.data.models import Listener, Track, utcnow
+from fanapp.errors import FanappError
+from fanapp.sources import HistorySource, ImportedTrack, merge
+
+
+def _row(listener_id: int, t: ImportedTrack) -> Track:
+    return Track(
+        listener_id=listener_id,
+        source_id=t.source_id,
+        title=t.title,
+        artists=t.artists,
+        album=t.album,
+        release_year=t.release_year,
+        duration_ms=t.duration_ms,
+        explicit=t.explicit,
+        isrc=t.isrc,
+        image_url=t.image_url,
+        spotify_url=t.spotify_url,
+        top_ranks=t.top_ranks,
+        play_times=sorted(p.isoformat() for p in t.play_times),
+        play_count=max(t.play_count, len(t.play_times)),
+        saved_at=t.saved_at,
+        features=t.features,
+    )
+
+
+def from_row(track: Track) -> ImportedTrack:
+    """A stored track back as an `ImportedTrack` (to import again, e.g. songs picked by hand)."""
+    return ImportedTrack(
+        source_id=track.source_id,
+        title=track.title,
+        artists=list(track.artists),
+        album=track.album,
+        release_year=track.release_year,
+        duration_ms=track.duration_ms,
+        explicit=track.explicit,
+        isrc=track.isrc,
+        image_url=track.image_url,
+        spotify_url=track.spotify_url,
+        top_ranks=dict(track.top_ranks),
+        play_times=track.plays(),
+        play_count=track.play_count,
+        saved_at=track.saved_at,
+        features=dict(track.features),
+    )
+
+
+def add_track(session: Session, *, listener_id: int, track: ImportedTrack) -> bool:
+    """Store one more song in a listener's history (picking by hand); False if it was there already."""
+    exists = session.exec(
+        select(Track).where(Track.listener_id == listener_id, Track.source_id == track.source_id)
+    ).first()
+    if exists is not None:
+        return False
+    session.add(_row(listener_id, track))
+    session.commit()
+    return True
+
+
+Enrich = Callable[[Session, list[Track]], list[str]]
+Cast = Callable[[Session, Listener], None]
+
+
+def run_import(
+    session: Session,
+    *,
+    listener: Listener,
+    source: HistorySource,
+    enrich: Enrich | None = None,
+    cast: Cast | None = None,
+) -> int:
+    """Fetch the history from `source` and replace the listener's tracks with it; returns the song count.
+
+    The fetch completes before anything is written, and the write is one transaction: a failure leaves
+    the listener marked `failed` with a message for the visitor, never a half-imported history.
+    `enrich` (tempo, key and mood from feature providers) runs on the stored tracks before the import
+    is marked done, so the first proposal already has them; it returns notes for the visitor. `cast`
+    (the first draft episode) runs last, before the import is marked done: whoever sees "done" finds
+    the draft.
+    """
+    assert listener.id is not None
+
+    def progress(stage: str) -> None:
+        listener.import_stage = stage
+        session.add(listener)
+        session.commit()
+
+    listener.import_status = "running"
+    listener.import_error = ""
+    progress("Starting")
+    try:
+        history = source.fetch(progress)
+    except FanappError as exc:
+        listener.import_status = "failed"
+        listener.import_error = exc.message[:500]
+        listener.import_stage = ""
+        session.add(listener)
+        session.commit()
+        raise
+
+    tracks = merge(history.tracks)
+    session.exec(delete(Track).where(col(Track.listener_id) == listener.id))
+    rows = [_row(listener.id, t) for t in tracks]
+    session.add_all(rows)
+    listener.external_id = history.external_id or listener.external_id
+    listener.display_name = history.display_name or listener.display_name
+    listener.import_notes = list(history.notes)
+    session.add(listener)
+    session.commit()
+    if enrich is not None and rows:
+        progress("Looking up tempo, key and mood")
+        listener.import_notes = [*listener.import_notes, *enrich(session, rows)]
+    if cast is not None:
+        progress("Casting your two characters")
+        cast(session, listener)
+    listener.import_status = "done"
+    listener.import_stage = ""
+    listener.imported_at = utcnow()
+    session.add(listener)
+    session.commit()
+    return len(tracks)
+
+
+def new_listener(session: Session, *, source: str, status: str = "pending") -> int:
+    """A new listener (a history about to be imported from `source`); returns its id."""
+    listener = Listener(source=source, import_status=status)
+    session.add(listener)
+    session.commit()
+    assert listener.id is not None
+    return listener.id
+
+
+def listener(session: Session, listener_id: object) -> Listener | None:
+    """A listener by id (None for anything that is not one)."""
+    if not isinstance(listener_id, int):
+        return None
+    session.expire_all()  # an import running elsewhere may have moved it on
+    return session.get(Listener, listener_id)
+
+
+def tracks(session: Session, listener_id: int) -> list[Track]:
+    """A listener's songs in the order they were added (the picks tray)."""
+    return list(
+        session.exec(select(Track).where(Track.listener_id == listener_id).order_by(col(Track.id))).all()
+    )
+
+
+def remove_track(session: Session, *, listener_id: int, source_id: str) -> None:
+    """Take one song out of a listener's history (picking by hand)."""
+    row = session.exec(
+        select(Track).where(Track.listener_id == listener_id, Track.source_id == source_id)
+    ).first()
+    if row is not None:
+        session.delete(row)
+        session.commit()

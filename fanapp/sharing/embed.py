@@ -1,0 +1,119 @@
+"""Campaign embeds and oEmbed: cookie-free, read-only cards that live on other sites."""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import urlparse
+
+from flask import Blueprint, abort, jsonify, make_response, render_template, request
+from werkzeug.wrappers import Response
+
+from fanapp import episodes
+from fanapp.sharing.share import PUBLIC_CACHE, cached_page
+from fanapp.site import campaign
+from fanapp.site.db import db
+from fanapp.site.limits import count_miss
+from fanapp.site.urls import absolute_url
+
+bp = Blueprint("embed", __name__)
+
+EMBED_WIDTH, EMBED_HEIGHT = 480, 640
+MIN_SIDE = 200
+
+
+def _cookie_free(response: Response) -> Response:
+    # Embeds run in third-party iframes where cookies are blocked anyway: never set one, so they work
+    # the same everywhere and a CDN may cache them.
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    return response
+
+
+@bp.get("/embed/s/<slug>")
+def episode_card(slug: str) -> Response:
+    """An episode as a card for an iframe."""
+
+    def render_card() -> tuple[str, str] | None:
+        view = episodes.public_view(db(), slug)
+        if view is None:
+            return None
+        html = render_template(
+            "embed/episode.html",
+            view=view,
+            share_url=absolute_url("share.page", slug=slug),
+            start_url=absolute_url("pages.landing", **(campaign.from_args() or {"utm_source": "embed"})),
+        )
+        return html, "text/html"
+
+    return cached_page(render_card)
+
+
+@bp.get("/embed/start")
+def start_card() -> Response:
+    """A start card for campaign pages; its button opens the journey in a top-level tab."""
+    html = render_template(
+        "embed/start.html",
+        start_url=absolute_url("pages.landing", **(campaign.from_args() or {"utm_source": "embed"})),
+    )
+    return _cookie_free(make_response(html))
+
+
+def _dimension(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400, description=f"{name} must be a whole number of pixels.")
+    return max(MIN_SIDE, min(default, value))
+
+
+@bp.get("/oembed")
+def oembed() -> Response | tuple[Response, int]:
+    """oEmbed 1.0 provider for share links (JSON, type "rich")."""
+    fmt = request.args.get("format", "json")
+    if fmt != "json":
+        abort(501, description="Only the JSON format is supported.")
+    url = request.args.get("url", "")
+    if not url or len(url) > 2048:
+        abort(400, description="Give the share link as the url parameter.")
+    width, height = _dimension("maxwidth", EMBED_WIDTH), _dimension("maxheight", EMBED_HEIGHT)
+    parsed = urlparse(url)
+    base = urlparse(absolute_url("pages.landing"))
+    parts = parsed.path.strip("/").split("/")
+    if (
+        parsed.scheme not in ("http", "https")
+        or parsed.netloc != base.netloc
+        or len(parts) != 2
+        or parts[0] != "s"
+    ):
+        abort(404, description="That URL is not a share link of this site.")
+    episode = episodes.published(db(), parts[1])
+    if episode is None or episode.slug is None:
+        count_miss()
+        abort(404, description="There is no published episode at that URL.")
+    src = absolute_url("embed.episode_card", slug=episode.slug)
+    title = episode.title or "A Soundtrack episode"
+    payload = {
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": "your Soundtrack",
+        "provider_url": absolute_url("pages.landing"),
+        "title": title,
+        "width": width,
+        "height": height,
+        "cache_age": 86400,
+        "html": (
+            f'<iframe src="{escape(src)}" width="{width}" height="{height}" title="{escape(title)}" '
+            'style="border:0;border-radius:16px;max-width:100%" loading="lazy" '
+            'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox '
+            'allow-top-navigation-by-user-activation">'
+            "</iframe>"
+        ),
+        "thumbnail_url": absolute_url("images.card", slug=episode.slug),
+        "thumbnail_width": 1200,
+        "thumbnail_height": 630,
+    }
+    response = jsonify(payload)
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    return response

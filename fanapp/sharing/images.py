@@ -1,0 +1,68 @@
+"""Share images of a published episode: rendered once per episode version, then served from a cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from flask import Blueprint, Flask, abort, current_app, request
+from werkzeug.wrappers import Response
+
+from fanapp import episodes
+from fanapp.sharing.cards.cache import ImageCache
+from fanapp.sharing.cards.covers import HttpCovers
+from fanapp.sharing.cards.render import render_card
+from fanapp.site.db import db
+from fanapp.site.limits import count_miss
+
+bp = Blueprint("images", __name__)
+
+# A published image does not change, but it must disappear after an unpublish: an hour in browsers and
+# CDNs absorbs a campaign spike, and the strong ETag makes every later check a 304.
+IMAGE_CACHE = "public, max-age=3600"
+
+
+def init_app(app: Flask) -> ImageCache:
+    """One image cache and one cover fetcher per app, under the instance folder."""
+    settings = app.config["SETTINGS"]
+    cache_root = Path(app.instance_path) / "cache"
+    cache = ImageCache(directory=cache_root / "share-images")
+    app.extensions["fanapp.image_cache"] = cache
+    app.extensions["fanapp.covers"] = HttpCovers(
+        timeout=min(3.0, settings.upstream_timeout),
+        cache_dir=cache_root / "covers",
+        # The Spotify double serves its covers from loopback; production fetches Spotify's CDN only.
+        allow_loopback=not settings.production,
+    )
+    return cache
+
+
+def _image(slug: str, size: Literal["card", "story"]) -> Response:
+    episode = episodes.published(db(), slug)
+    if episode is None or episode.slug is None:
+        count_miss()
+        abort(404, description="There is no published episode at this address.")
+    cache: ImageCache = current_app.extensions["fanapp.image_cache"]
+    covers = current_app.extensions["fanapp.covers"]
+    entry = cache.get_or_render(
+        episode.slug,
+        episode.version,
+        size,
+        lambda: render_card(episodes.view(db(), episode).as_dict(), covers, size),
+    )
+    response = Response(entry.png, mimetype="image/png")
+    response.headers["Cache-Control"] = IMAGE_CACHE
+    response.set_etag(entry.etag.strip('"'))
+    return response.make_conditional(request)
+
+
+@bp.get("/s/<slug>.png")
+def card(slug: str) -> Response:
+    """The 1200x630 link-preview image."""
+    return _image(slug, "card")
+
+
+@bp.get("/s/<slug>/story.png")
+def story(slug: str) -> Response:
+    """The 1080x1920 story image."""
+    return _image(slug, "story")

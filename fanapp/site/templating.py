@@ -1,0 +1,52 @@
+"""What every template may use: song links, the pinned htmx file, the Last.fm periods."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+
+from fanapp.site import security
+from fanapp.sources.lastfm import PERIOD_LABELS
+from fanapp.tracks import spotify_id_of
+
+
+def _fields(song: Any) -> Mapping[str, Any]:
+    """A song as a mapping, whether it is a `SongView`, a stored row or a plain dict."""
+    if isinstance(song, Mapping):
+        return song
+    return {
+        name: getattr(song, name, None)
+        for name in ("spotify_id", "spotify_url", "id", "source_id", "title", "artists")
+    }
+
+
+def spotify_link(song: Any) -> str:
+    """The song's Spotify page, or a Spotify search for it when the source had no Spotify id."""
+    fields = _fields(song)
+    url = fields.get("spotify_url") or ""
+    if isinstance(url, str) and url.startswith("https://open.spotify.com/"):
+        return url
+    terms = f"{fields.get('title') or ''} {' '.join(fields.get('artists') or [])}"[:200]
+    return "https://open.spotify.com/search/" + quote(terms, safe="")
+
+
+def spotify_id(song: Any) -> str | None:
+    """The song's Spotify track id, if it has one (players, playlists)."""
+    return spotify_id_of(_fields(song))
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.add_template_filter(spotify_link)
+    app.add_template_filter(spotify_id)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "htmx_url": security.HTMX_URL,
+            "htmx_sri": security.HTMX_SRI,
+            "lastfm_periods": list(PERIOD_LABELS.items()),
+        }

@@ -1,0 +1,91 @@
+"""One identity for a song, whatever the source: its Spotify id (from an id, a link or a URI), its ISRC,
+and the stable ids of songs Spotify does not name (a hash of artist and title).
+
+The engine keeps its own, stricter duplicate rule (`fanapp.engine.history`): it imports nothing of
+fanapp outside itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any, Final
+
+SPOTIFY_ID: Final = re.compile(r"[0-9A-Za-z]{22}")
+ISRC: Final = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
+SPOTIFY_TRACK_LINK: Final = "https://open.spotify.com/track/"
+_LINK: Final = re.compile(
+    r"https://open\.spotify\.com/(?:intl-[a-z]{2}(?:-[a-z]{2})?/)?track/([0-9A-Za-z]{22})(?:[/?#].*)?"
+)
+_URI: Final = re.compile(r"spotify:track:([0-9A-Za-z]{22})")
+_SPACES: Final = re.compile(r"\s+")
+_NOT_WORD: Final = re.compile(r"[\W_]+")
+# Loose comparison only (matching a song found elsewhere): any " - …" tail and any bracketed part.
+_ANY_EDITION: Final = re.compile(r"\s+-\s+.*$|\s*[(\[].*?[)\]]")
+
+
+def is_spotify_id(value: object) -> bool:
+    """True for a Spotify track id (22 base-62 characters)."""
+    return isinstance(value, str) and SPOTIFY_ID.fullmatch(value) is not None
+
+
+def spotify_id(value: object) -> str | None:
+    """The Spotify track id in a bare id, an `https://open.spotify.com/track/<id>` link or a
+    `spotify:track:<id>` URI; None for anything else (albums, other hosts, local files)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if SPOTIFY_ID.fullmatch(text):
+        return text
+    match = _LINK.fullmatch(text) or _URI.fullmatch(text)
+    return match.group(1) if match else None
+
+
+def spotify_link(track_id: str) -> str:
+    """The song's page on Spotify."""
+    return SPOTIFY_TRACK_LINK + track_id
+
+
+def spotify_id_of(song: Mapping[str, Any]) -> str | None:
+    """A song record's Spotify id: its `spotify_id`, else its Spotify link, else its own id."""
+    for field in ("spotify_id", "spotify_url", "id", "source_id"):
+        found = spotify_id(song.get(field))
+        if found:
+            return found
+    return None
+
+
+def normalise_isrc(value: object) -> str | None:
+    """An ISRC in canonical form (upper case, no hyphens or spaces), or None when it is not one."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip().upper().replace("-", "").replace(" ", "")
+    return text if ISRC.fullmatch(text) else None
+
+
+def song_key(artist: str, title: str) -> str:
+    """A stable id for a song no service names: a hash of its normalised "artist|title"."""
+    norm = "|".join(
+        _SPACES.sub(" ", unicodedata.normalize("NFC", s)).strip().casefold() for s in (artist, title)
+    )
+    return hashlib.sha1(norm.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def local_id(title: str, artists: list[str]) -> str:
+    """The id of a Spotify local file (it has no Spotify id): stable across imports."""
+    digest = hashlib.sha1(f"{title}|{'|'.join(artists)}".encode(), usedforsecurity=False).hexdigest()
+    return "local:" + digest[:16]
+
+
+def loose(text: str) -> str:
+    """Text as compared when matching a song across services: case, punctuation and edition set aside."""
+    folded = text.casefold()
+    return _NOT_WORD.sub("", _ANY_EDITION.sub("", folded)) or _NOT_WORD.sub("", folded)
+
+
+def bare_title(title: str) -> str:
+    """A title without its edition tail or bracketed parts (for search queries); the title if nothing
+    would be left."""
+    return _ANY_EDITION.sub("", title) or title

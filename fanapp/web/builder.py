@@ -1,0 +1,147 @@
+"""The episode builder: one page, htmx fragments, and plain form posts that work without JavaScript."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from fanapp import episodes
+from fanapp.site.db import db
+from fanapp.site.limits import limiter, publish_limit
+from fanapp.web import visitor
+from fanapp.web.htmx import is_htmx, redirect_to, render
+
+bp = Blueprint("builder", __name__, url_prefix="/build")
+
+
+def _page(episode_id: int, fragment: str, query: str = "", error: str = "") -> Response:
+    try:
+        found = episodes.builder(db(), episode_id=episode_id, owners=visitor.owned_listeners(), query=query)
+    except episodes.AlreadyPublished as exc:
+        if request.method == "GET":
+            # Back from the share page after publishing: show what was published.
+            return redirect(url_for("share.page", slug=exc.slug), code=303)
+        abort(404, description="This episode is not one of yours, or it was already published.")
+    except episodes.NotYours:
+        abort(404, description="This episode is not one of yours, or it was already published.")
+    return render(
+        "pages/builder.html",
+        fragment,
+        episode_id=found.episode_id,
+        view=found.view,
+        history=found.history,
+        history_total=found.history_total,
+        notes=found.notes,
+        display_name=found.display_name,
+        query=query,
+        error=error,
+        max_songs=episodes.MAX_SONGS,
+    )
+
+
+def _edit(episode_id: int, change: Callable[[], object]) -> Response:
+    """Make one change; htmx gets the refreshed soundtracks fragment, a plain form post is redirected
+    back (PRG)."""
+    error = ""
+    try:
+        change()
+    except (episodes.NotYours, episodes.AlreadyPublished):
+        abort(404, description="This episode is not one of yours, or it was already published.")
+    except episodes.EpisodeError as exc:
+        error = str(exc)
+    if is_htmx():
+        return _page(episode_id, "partials/episode.html", error=error)
+    if error:
+        flash(error, "error")
+    return redirect(url_for("builder.build", episode_id=episode_id), code=303)
+
+
+@bp.get("/<int:episode_id>")
+def build(episode_id: int) -> Response:
+    """The builder page (or, for htmx, the filtered history list)."""
+    return _page(episode_id, "partials/history.html", request.args.get("q", "")[:100])
+
+
+@bp.post("/<int:episode_id>/add")
+def add(episode_id: int) -> Response:
+    """Put a history song into character A's or B's soundtrack."""
+    return _edit(
+        episode_id,
+        lambda: episodes.add_song(
+            db(),
+            episode_id=episode_id,
+            owners=visitor.owned_listeners(),
+            track_id=request.form.get("track", "")[:255],
+            key=request.form.get("character", ""),
+        ),
+    )
+
+
+def _song_id() -> int:
+    try:
+        return int(request.form.get("song", ""))
+    except ValueError:
+        abort(400, description="Choose a song.")
+
+
+@bp.post("/<int:episode_id>/remove")
+def remove(episode_id: int) -> Response:
+    """Take a song out of a soundtrack."""
+    song_id = _song_id()
+    return _edit(
+        episode_id,
+        lambda: episodes.remove_song(
+            db(), episode_id=episode_id, owners=visitor.owned_listeners(), song_id=song_id
+        ),
+    )
+
+
+@bp.post("/<int:episode_id>/move")
+def move(episode_id: int) -> Response:
+    """Move a song up or down its story."""
+    song_id = _song_id()
+    delta = -1 if request.form.get("direction") == "up" else 1
+    return _edit(
+        episode_id,
+        lambda: episodes.move_song(
+            db(), episode_id=episode_id, owners=visitor.owned_listeners(), song_id=song_id, delta=delta
+        ),
+    )
+
+
+@bp.post("/<int:episode_id>/rename")
+def rename(episode_id: int) -> Response:
+    """Rename a character."""
+    return _edit(
+        episode_id,
+        lambda: episodes.rename(
+            db(),
+            episode_id=episode_id,
+            owners=visitor.owned_listeners(),
+            key=request.form.get("character", ""),
+            name=request.form.get("name", ""),
+        ),
+    )
+
+
+@bp.post("/<int:episode_id>/publish")
+@limiter.limit(publish_limit)
+def publish(episode_id: int) -> Response:
+    """Publish and land on the public share page."""
+    try:
+        slug = episodes.publish(
+            db(),
+            episode_id=episode_id,
+            owners=visitor.owned_listeners(),
+            show_display_name=request.form.get("show_name") == "on",
+        )
+    except (episodes.NotYours, episodes.AlreadyPublished):
+        abort(404, description="This episode is not one of yours, or it was already published.")
+    except episodes.EpisodeError as exc:
+        if is_htmx():
+            return _page(episode_id, "partials/episode.html", error=str(exc))
+        flash(str(exc), "error")
+        return redirect(url_for("builder.build", episode_id=episode_id), code=303)
+    return redirect_to(url_for("share.page", slug=slug))

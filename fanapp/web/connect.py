@@ -1,0 +1,230 @@
+"""The ways in (Spotify with Authorization Code + PKCE and a single-use state, Last.fm, a data export,
+the demo), the import's progress page, and saving an episode to Spotify as a playlist."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any, BinaryIO, cast
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from fanapp import config, episodes
+from fanapp.errors import FanappError
+from fanapp.importing import jobs, store, tokens
+from fanapp.site import campaign
+from fanapp.site.db import db
+from fanapp.site.limits import connect_limit, limiter
+from fanapp.site.urls import absolute_url
+from fanapp.sources import SourceError
+from fanapp.sources.export import DEFAULT_LIMITS, ExportSource, parse_upload
+from fanapp.sources.lastfm import PERIODS, normalise_username
+from fanapp.sources.spotify import catalog, oauth
+from fanapp.sources.spotify import client as spotify_client
+from fanapp.web import visitor
+from fanapp.web.htmx import is_htmx, redirect_to, render
+
+bp = Blueprint("connect", __name__)
+
+STATE_LIFETIME = 600  # seconds a visitor has to approve on Spotify before the state goes stale
+
+
+def _start_listener(source: str) -> int:
+    listener_id = store.new_listener(db(), source=source)
+    visitor.became(listener_id)
+    return listener_id
+
+
+def _save_playlist(slug: str, access_token: str) -> str:
+    """Create the episode's playlist with a token used once and never stored."""
+    view = episodes.public_view(db(), slug)
+    if view is None:
+        abort(404, description="This episode is no longer published.")
+    share_url = absolute_url("share.page", slug=slug)
+    try:
+        url = catalog.save_playlist(
+            spotify_client.client(config.current(), access_token),
+            name=f"your Soundtrack: {view.title}",
+            description=f"A two-character Soundtrack episode, the mash-up pair last. {share_url}",
+            track_ids=view.playlist(),
+        )
+    except FanappError as exc:
+        return render_template("pages/playlist.html", error=exc.message, share_url=share_url, url="")
+    return render_template("pages/playlist.html", error="", share_url=share_url, url=url)
+
+
+def next_step(listener_id: int) -> Response | str:
+    """Where the visitor goes after an import step: the builder, the progress page, or a clear failure."""
+    listener = store.listener(db(), listener_id)
+    if listener is None:
+        abort(404, description="This import is not yours, or your session has ended.")
+    progress_url = url_for("connect.progress", listener_id=listener_id)
+    if listener.import_status == "failed":
+        if is_htmx():
+            # The progress page's poll: load the failure as a whole page, not inside the progress box.
+            return redirect_to(progress_url)
+        return render_template("pages/import_failed.html", message=listener.import_error, retry_after=None)
+    if listener.import_status != "done":
+        if is_htmx():
+            return render(
+                "pages/progress.html",
+                "partials/progress.html",
+                listener=listener,
+                position=jobs.position(config.current(), listener_id),
+            )
+        return redirect(progress_url, code=303)
+    episode = episodes.newest(db(), listener_id=listener_id)
+    if episode is None:
+        if is_htmx():
+            return redirect_to(progress_url)
+        message = episodes.why_not_cast(db(), listener_id=listener_id)
+        return render_template("pages/empty_history.html", message=message)
+    return redirect_to(url_for("builder.build", episode_id=episode.id))
+
+
+def _start(listener_id: int, spec: dict[str, Any]) -> Response | str:
+    spec = {**spec, "campaign": campaign.current()}
+    jobs.start_import(settings=config.current(), listener_id=listener_id, spec=spec)
+    return next_step(listener_id)
+
+
+@bp.get("/import/<int:listener_id>")
+def progress(listener_id: int) -> Response | str:
+    """The import's progress (htmx polls it), then on to the builder."""
+    listener = store.listener(db(), listener_id) if visitor.current_listener() == listener_id else None
+    if listener is None:
+        abort(404, description="This import is not yours, or your session has ended.")
+    if listener.import_status in ("done", "failed"):
+        return next_step(listener_id)
+    return render(
+        "pages/progress.html",
+        "partials/progress.html",
+        listener=listener,
+        position=jobs.position(config.current(), listener_id),
+    )
+
+
+@bp.post("/demo")
+@limiter.limit(connect_limit)
+def demo() -> Response | str:
+    """Start the journey with the bundled demo listener."""
+    return _start(_start_listener("demo"), {"kind": "demo"})
+
+
+def _authorize(purpose: str, scopes: tuple[str, ...], **extra: str) -> Response:
+    """Send the visitor to Spotify with a fresh single-use state and a PKCE challenge."""
+    state = secrets.token_urlsafe(32)
+    verifier, challenge = oauth.pkce_pair()
+    # The verifier sits in the signed session cookie next to the state: it is useless without the code,
+    # which only Spotify's redirect carries, and both are removed on first use.
+    session["oauth"] = {
+        "state": state,
+        "verifier": verifier,
+        "purpose": purpose,
+        "started": int(time.time()),
+        **extra,
+    }
+    url = oauth.authorize_url(config.current(), state=state, code_challenge=challenge, scopes=scopes)
+    return redirect(url)
+
+
+@bp.post("/connect/lastfm")
+@limiter.limit(connect_limit)
+def connect_lastfm() -> Response | str:
+    """Import a public Last.fm profile by username (no login)."""
+    settings = config.current()
+    if not settings.lastfm_api_key:
+        abort(404, description="Last.fm is not set up on this server.")
+    period = request.form.get("period", "6month")
+    try:
+        username = normalise_username(request.form.get("username", "")[:200])
+        if period not in PERIODS:
+            raise SourceError("Choose one of the listed periods.")
+    except SourceError as exc:
+        return _landing_with_error("lastfm", exc.message)
+    listener = _start_listener("lastfm")
+    return _start(listener, {"kind": "lastfm", "username": username, "period": period})
+
+
+@bp.post("/upload")
+@limiter.limit(connect_limit)
+def upload_export() -> Response | str:
+    """Import the files of a Spotify data export (JSON or zip), parsed with hard limits in this request."""
+    # Larger than the app-wide cap for forms: the export's zip can be big. Checked before reading.
+    request.max_content_length = DEFAULT_LIMITS.max_upload_bytes + 1_000_000
+    files = [f for f in request.files.getlist("files") if f.filename]
+    if not files:
+        return _landing_with_error("export", "Choose the files of your Spotify data export first.")
+    try:
+        result = parse_upload([(f.filename or "upload", cast(BinaryIO, f.stream)) for f in files])
+    except SourceError as exc:
+        return _landing_with_error("export", exc.message)
+    listener_id = _start_listener("export")
+    jobs.import_now(listener_id, ExportSource(result), campaign=campaign.current())
+    return next_step(listener_id)
+
+
+def _landing_with_error(way: str, message: str) -> Response:
+    """The landing page again, with the message next to the form that was used (nothing was kept)."""
+    page = render_template("pages/landing.html", settings=config.current(), errors={way: message})
+    return make_response(page, 400)
+
+
+@bp.get("/connect/spotify")
+@limiter.limit(connect_limit)
+def connect_spotify() -> Response | str:
+    """Start the Spotify connection (read-only scopes)."""
+    if not config.current().spotify_enabled:
+        return render_template("pages/spotify_off.html"), 503  # type: ignore[return-value]
+    campaign.remember()
+    return _authorize("import", oauth.IMPORT_SCOPES)
+
+
+@bp.get("/s/<slug>/save-to-spotify")
+@limiter.limit(connect_limit)
+def save_to_spotify(slug: str) -> Response | str:
+    """Ask for `playlist-modify-private` only now, when the visitor wants the playlist."""
+    if not config.current().spotify_enabled:
+        return render_template("pages/spotify_off.html"), 503  # type: ignore[return-value]
+    if episodes.published(db(), slug) is None:
+        abort(404, description="There is no published episode at this address.")
+    return _authorize("playlist", oauth.PLAYLIST_SCOPES, slug=slug)
+
+
+@bp.get("/callback/spotify")
+def callback_spotify() -> Response | str:
+    """Spotify's return: check the single-use state, exchange the code, import, open the builder."""
+    settings = config.current()
+    if not settings.spotify_enabled:
+        abort(404)
+    pending = session.pop("oauth", None)  # single use: gone whatever happens next
+    state = request.args.get("state", "")
+    fresh = bool(pending) and time.time() - float(pending.get("started", 0)) < STATE_LIFETIME
+    if not fresh or not state or not secrets.compare_digest(str(pending.get("state", "")), state):
+        abort(400, description="This sign-in link is stale or was not started here. Please connect again.")
+    if request.args.get("error") and pending.get("purpose") == "playlist":
+        return render_template(
+            "pages/playlist.html",
+            error="You did not allow fanapp to add a playlist, so nothing was saved.",
+            share_url=absolute_url("share.page", slug=str(pending.get("slug", ""))),
+            url="",
+        )
+    if request.args.get("error"):
+        return render_template(
+            "pages/import_failed.html",
+            message="You did not allow fanapp to read your Spotify history, so nothing was imported.",
+            retry_after=None,
+        )
+    code = request.args.get("code", "")
+    if not code or len(code) > 2048:
+        abort(400, description="Spotify's answer had no authorization code. Please connect again.")
+    try:
+        token_set = oauth.exchange_code(settings, code=code, code_verifier=pending["verifier"])
+    except FanappError as exc:
+        return render_template("pages/import_failed.html", message=exc.message, retry_after=None)
+    if pending.get("purpose") == "playlist":
+        return _save_playlist(str(pending.get("slug", "")), token_set.access_token)
+    listener_id = _start_listener("spotify")
+    tokens.save(db(), settings=settings, listener_id=listener_id, tokens=token_set)
+    return _start(listener_id, {"kind": "spotify"})

@@ -1,0 +1,47 @@
+"""Your data: see what we keep for this browser, unpublish an episode, delete everything."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from fanapp import episodes, privacy
+from fanapp.site.db import db
+from fanapp.web import visitor
+
+bp = Blueprint("mydata", __name__, url_prefix="/my-data")
+
+
+@bp.get("/")
+def overview() -> str:
+    """What we hold for this browser, with the controls to remove it."""
+    found = privacy.overview(db(), visitor.owned_listeners())
+    return render_template("pages/my_data.html", listeners=found.listeners, episodes=found.episodes)
+
+
+@bp.post("/unpublish/<int:episode_id>")
+def unpublish(episode_id: int) -> Response:
+    """Take one of your episodes down (its share link stops working)."""
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm: the share link will stop working.", "error")
+        return redirect(url_for("mydata.overview"), code=303)
+    try:
+        episodes.unpublish(db(), episode_id=episode_id, owners=visitor.owned_listeners())
+    except episodes.NotYours:
+        abort(404, description="This episode is not one of yours.")
+    flash("Done: that episode is no longer published.", "info")
+    return redirect(url_for("mydata.overview"), code=303)
+
+
+@bp.post("/delete")
+def delete_everything() -> Response:
+    """Delete every listener, history, token and episode this browser made, then forget the session."""
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm that you want everything deleted.", "error")
+        return redirect(url_for("mydata.overview"), code=303)
+    done = privacy.delete_listeners(db(), visitor.owned_listeners())
+    visitor.forget()
+    flash(
+        f"Deleted: {done.listeners} imported histories and {done.episodes} episodes. Nothing is left.", "info"
+    )
+    return redirect(url_for("pages.landing"), code=303)
