@@ -30,6 +30,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check fanapp tests bench scripts migrations
 	$(VENV)/bin/ruff format --check fanapp tests bench scripts
 	$(VENV)/bin/mypy fanapp
+	$(VENV)/bin/lint-imports
 
 test: install lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup

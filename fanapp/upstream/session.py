@@ -14,14 +14,14 @@ from typing import Any
 import requests
 
 from fanapp.config import Settings
-from fanapp.sources import SourceError
+from fanapp.errors import FanappError
 from fanapp.upstream.budget import OutboundBudget, budget_for
 from fanapp.upstream.pauses import PauseStore, pause_store
 
 MAX_RETRY_AFTER = 7 * 24 * 3600  # never trust a pause longer than a week
 
 
-class UpstreamPaused(SourceError):
+class UpstreamPaused(FanappError):
     """The upstream asked us to wait; no call was made. `retry_after` is the honest wait in seconds."""
 
 
