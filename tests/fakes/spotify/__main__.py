@@ -1,0 +1,51 @@
+"""The double by hand: ``python -m tests.fakes.spotify [--port N] [--redirect-uri URI]``, which
+``make fake-spotify`` runs (``PORT=`` and ``REDIRECT_URI=`` pass through)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import threading
+from collections.abc import Sequence
+
+from tests.fakes.spotify.server import FakeSpotify
+from tests.fakes.spotify.state import DEFAULT_REDIRECT_URI
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the double by hand so a person can click through the Spotify path locally."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.spotify", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--client-id", default="test-client")
+    parser.add_argument("--client-secret", default="test-secret")
+    parser.add_argument(
+        "--redirect-uri",
+        default=DEFAULT_REDIRECT_URI,
+        help="the app's SPOTIPY_REDIRECT_URI, the only one authorize accepts",
+    )
+    args = parser.parse_args(argv)
+    fake = FakeSpotify(args.client_id, args.client_secret, args.redirect_uri, seed=args.seed)
+    fake.start(args.host, args.port, quiet=False)
+    env = {
+        "SPOTIPY_CLIENT_ID": fake.client_id,
+        "SPOTIPY_CLIENT_SECRET": fake.client_secret,
+        "SPOTIPY_REDIRECT_URI": fake.redirect_uri,
+        "SPOTIFY_ACCOUNTS_URL": fake.accounts_url,
+        "SPOTIFY_API_URL": fake.api_url,
+    }
+    try:
+        print("Fake Spotify is serving. Set these for the app:\n", flush=True)
+        for name, value in env.items():
+            print(f"export {name}={shlex.quote(value)}", flush=True)  # safe to paste into a shell
+        print(f"\nUser: {fake.user['display_name']} ({fake.user['id']}). Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
