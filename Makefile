@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test lint bench lock fake-spotify worker migrate screenshots
+.PHONY: install run test lint bench lock fake-spotify fake-lastfm worker migrate screenshots
 
 install: $(STAMP) node_modules/.installed
 	@bash scripts/system-packages.sh
@@ -41,9 +41,16 @@ bench: install
 lock: $(STAMP)
 	$(PY) scripts/lock.py
 
-# A local Spotify double to click through the Spotify path without an account (see README).
+# Local doubles of Spotify and Last.fm to click through those ways in without an account (see README).
+# PORT is the double's port only when given (`make fake-spotify PORT=8800` or in the environment):
+# its Makefile default is the app's 5000, and each double keeps its own default port (8765, 5002).
+FAKE_PORT = $(if $(filter command line environment environment override,$(origin PORT)),--port '$(PORT)')
+
 fake-spotify: install
-	$(PY) -m tests.fakes.spotify
+	$(PY) -m tests.fakes.spotify $(FAKE_PORT) $(if $(REDIRECT_URI),--redirect-uri '$(REDIRECT_URI)')
+
+fake-lastfm: install
+	$(PY) -m tests.fakes.lastfm $(FAKE_PORT)
 
 # The README's screenshots, taken by the browser tests' tooling so they stay true.
 screenshots: install

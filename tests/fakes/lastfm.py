@@ -10,10 +10,12 @@ errors its documented codes (6 unknown user, 17 login required, 29 rate limit, 1
 
 from __future__ import annotations
 
+import argparse
 import json
+import shlex
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -281,8 +283,26 @@ def _recent_tracks(user: FakeUser, limit: int, page: int) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the double by hand so a person can click through the Last.fm way in locally."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.lastfm", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5002, help="0 picks a free port")
+    args = parser.parse_args(argv)
     fake = FakeLastfm()
-    server = BackgroundServer(fake.wsgi_app, port=5002)
-    print("Fake Last.fm on http://127.0.0.1:5002/2.0/ (LASTFM_API_KEY=" + fake.api_key + ")")
-    server.serve_until_interrupted()
+    fake.server = BackgroundServer(fake.wsgi_app, args.host, args.port).start()
+    try:
+        print("Fake Last.fm is serving. Set these for the app:\n", flush=True)
+        for name, value in {"LASTFM_API_KEY": fake.api_key, "LASTFM_API_URL": fake.api_url}.items():
+            print(f"export {name}={shlex.quote(value)}", flush=True)
+        print(f"\nUsers: {', '.join(sorted(fake.users))}. Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake._stopping.set()
+        fake.server.stop()
+
+
+if __name__ == "__main__":
+    main()
