@@ -109,9 +109,9 @@ def test_the_migration_fills_spotify_id_for_existing_rows(tmp_path: Path) -> Non
         ):
             conn.execute(
                 sa.text(
-                    "INSERT INTO track (id, listener_id, source_id, title, artists, album, explicit, top_ranks, "
-                    "play_times, play_count, features, spotify_url) VALUES (:id, 1, :source_id, 't', '[]', '', "
-                    "0, '{}', '[]', 0, '{}', :link)"
+                    "INSERT INTO track (id, listener_id, source_id, title, artists, album, explicit, "
+                    "top_ranks, play_times, play_count, features, spotify_url) "
+                    "VALUES (:id, 1, :source_id, 't', '[]', '', 0, '{}', '[]', 0, '{}', :link)"
                 ),
                 {"id": i, "source_id": source_id, "link": link},
             )
