@@ -26,7 +26,6 @@ from sqlmodel import Session, col, select
 from fanapp import engine as eng
 from fanapp.data.models import Character, Episode, EpisodeSong, Listener, Track, utcnow
 from fanapp.sources import clean_text
-from fanapp.tracks import spotify_id_of
 
 KEYS = ("a", "b")
 MAX_SONGS = 5
@@ -66,6 +65,7 @@ class SongView:
     album: str
     image_url: str | None
     spotify_url: str | None
+    spotify_id: str | None
     slot: str
     reason: str
     song_id: int | None = None
@@ -143,7 +143,7 @@ class EpisodeView:
         songs = [song for character in self.characters for song in character.songs]
         if self.mashup:
             songs += [self.mashup.a, self.mashup.b]
-        return [t for t in (spotify_id_of(asdict(s)) for s in songs) if t]
+        return [s.spotify_id for s in songs if s.spotify_id]
 
 
 @dataclass(frozen=True)
@@ -203,22 +203,6 @@ def history_size(session: Session, listener_id: int) -> int:
     return int(session.exec(select(func.count()).where(Track.listener_id == listener_id)).one())
 
 
-def _song(episode_id: int, key: str, position: int, track: Track, reason: str = "") -> EpisodeSong:
-    return EpisodeSong(
-        episode_id=episode_id,
-        character=key,
-        position=position,
-        track_id=track.id,
-        source_id=track.source_id,
-        title=track.title,
-        artists=list(track.artists),
-        album=track.album,
-        image_url=track.image_url,
-        spotify_url=track.spotify_url,
-        reason=reason[:200],
-    )
-
-
 # -- drafts ------------------------------------------------------------------------------------------
 
 
@@ -248,7 +232,15 @@ def propose(session: Session, *, listener_id: int, campaign: dict[str, str] | No
             )
         )
         for pos, placement in enumerate(character.arc):
-            session.add(_song(episode.id, character.key, pos, tracks[placement.track_id], placement.reason))
+            session.add(
+                EpisodeSong.of(
+                    tracks[placement.track_id],
+                    episode_id=episode.id,
+                    character=character.key,
+                    position=pos,
+                    reason=placement.reason,
+                )
+            )
     session.flush()
     _rescore(session, episode)
     session.commit()
@@ -378,7 +370,11 @@ def add_song(session: Session, *, episode_id: int, owners: Sequence[int], track_
     if len(songs) >= MAX_SONGS:
         raise EpisodeError(f"A soundtrack holds at most {MAX_SONGS} songs. Remove one first.")
     assert episode.id is not None
-    session.add(_song(episode.id, key, len(songs), track, "added by you"))
+    session.add(
+        EpisodeSong.of(
+            track, episode_id=episode.id, character=key, position=len(songs), reason="added by you"
+        )
+    )
     session.flush()
     _rescore(session, episode)
     session.commit()
@@ -505,6 +501,7 @@ def _song_view(song: EpisodeSong, slot: str) -> SongView:
         album=song.album,
         image_url=song.image_url,
         spotify_url=song.spotify_url,
+        spotify_id=song.spotify_id,
         slot=slot,
         reason=song.reason,
     )

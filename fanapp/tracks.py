@@ -1,8 +1,15 @@
-"""One identity for a song, whatever the source: its Spotify id (from an id, a link or a URI), its ISRC,
-and the stable ids of songs Spotify does not name (a hash of artist and title).
+"""One song, one record, one identity, whatever the source.
 
-The engine keeps its own, stricter duplicate rule (`fanapp.engine.history`): it imports nothing of
-fanapp outside itself.
+The record family (SQLModel, as in the FastAPI template's `ItemBase` → `Item` → `ItemPublic`):
+`SongFields` is what a song is wherever it is kept; `TrackFields` adds what it was to the listener
+and the musical features known of it; `ImportedTrack` is what a source returns; the tables
+(`fanapp.data.models.Track`, `EpisodeSong`) are the same fields stored. Converting between them is
+`model_dump`, never a hand-copied list of fields.
+
+The identity: a song's Spotify id (from an id, a link or a URI) is kept in one field, `spotify_id`,
+set by whichever source or matcher learned it; its ISRC; and the stable ids of songs no service names
+(a hash of artist and title). The engine keeps its own, stricter duplicate rule
+(`fanapp.engine.history`): it imports nothing of fanapp outside itself.
 """
 
 from __future__ import annotations
@@ -11,7 +18,11 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
 
 SPOTIFY_ID: Final = re.compile(r"[0-9A-Za-z]{22}")
 ISRC: Final = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
@@ -89,3 +100,45 @@ def bare_title(title: str) -> str:
     """A title without its edition tail or bracketed parts (for search queries); the title if nothing
     would be left."""
     return _ANY_EDITION.sub("", title) or title
+
+
+# -- the record family ---------------------------------------------------------------------------------
+
+
+class SongFields(SQLModel):
+    """What a song is, wherever it is kept: in a listener's history, in an episode's soundtrack."""
+
+    source_id: str = Field(max_length=255)  # the source's stable id (a Spotify id for Spotify songs)
+    spotify_id: str | None = Field(default=None, max_length=22)  # whenever the song is known on Spotify
+    title: str = Field(max_length=500)
+    artists: list[str] = Field(default_factory=list, sa_type=JSON)
+    album: str = Field(default="", max_length=500)
+    image_url: str | None = Field(default=None, max_length=1000)
+    spotify_url: str | None = Field(default=None, max_length=1000)
+
+
+class TrackFields(SongFields):
+    """A song as a source knows it, with what it was to the listener and its musical features."""
+
+    release_year: int | None = None
+    duration_ms: int | None = None
+    explicit: bool = False
+    isrc: str | None = Field(default=None, max_length=20)
+    top_ranks: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    play_count: int = 0
+    saved_at: datetime | None = None
+    # {"tempo": {"value": 120.0, "source": "deezer"}, ...}; missing features are absent, never invented
+    features: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+    def known_on_spotify(self, track_id: str | None) -> None:
+        """Remember the song's Spotify id (and its link) once a source or a matcher has found it."""
+        found = spotify_id(track_id)
+        if found:
+            self.spotify_id = found
+            self.spotify_url = spotify_link(found)
+
+
+class ImportedTrack(TrackFields):
+    """One song as a source saw it, with what it was to the listener (merged across calls later)."""
+
+    play_times: list[datetime] = Field(default_factory=list)

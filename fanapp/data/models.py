@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from fanapp.tracks import ImportedTrack, SongFields, TrackFields
+
 
 def utcnow() -> datetime:
     """Aware UTC now: every stored time is UTC."""
@@ -41,29 +43,14 @@ class SpotifyToken(SQLModel, table=True):
     expires_at: datetime
 
 
-class Track(SQLModel, table=True):
+class Track(TrackFields, table=True):
     """One song of a listener's imported history, deduplicated, with what it was to them."""
 
     __table_args__ = (UniqueConstraint("listener_id", "source_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     listener_id: int = Field(foreign_key="listener.id", index=True, ondelete="CASCADE")
-    source_id: str = Field(max_length=255)  # Spotify id for Spotify tracks, the source's own id otherwise
-    title: str = Field(max_length=500)
-    artists: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    album: str = Field(default="", max_length=500)
-    release_year: int | None = None
-    duration_ms: int | None = None
-    explicit: bool = False
-    isrc: str | None = Field(default=None, max_length=20)
-    image_url: str | None = Field(default=None, max_length=1000)
-    spotify_url: str | None = Field(default=None, max_length=1000)
-    top_ranks: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    play_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    play_count: int = 0
-    saved_at: datetime | None = None
-    # {"tempo": {"value": 120.0, "source": "deezer"}, ...}; missing features are absent, never invented
-    features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    play_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # ISO, UTC
 
     def plays(self) -> list[datetime]:
         """The stored play times (ISO strings in the JSON column) as datetimes; unreadable ones skipped."""
@@ -74,6 +61,20 @@ class Track(SQLModel, table=True):
             except ValueError:
                 continue
         return found
+
+    @classmethod
+    def of(cls, listener_id: int, track: ImportedTrack) -> Track:
+        """An imported song as stored for this listener."""
+        return cls(
+            **track.model_dump(exclude={"play_times"}),
+            listener_id=listener_id,
+            play_times=sorted(p.isoformat() for p in track.play_times),
+        )
+
+    def imported(self) -> ImportedTrack:
+        """The stored song back as an `ImportedTrack` (to import again, e.g. songs picked by hand)."""
+        fields = TrackFields.model_fields
+        return ImportedTrack(**{name: getattr(self, name) for name in fields}, play_times=self.plays())
 
 
 class Episode(SQLModel, table=True):
@@ -108,7 +109,7 @@ class Character(SQLModel, table=True):
     archetype: str = Field(default="", max_length=60)
 
 
-class EpisodeSong(SQLModel, table=True):
+class EpisodeSong(SongFields, table=True):
     """A song in a character's soundtrack, in story order, copied so a published episode stands alone."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,13 +117,22 @@ class EpisodeSong(SQLModel, table=True):
     character: str = Field(max_length=1)  # "a" or "b"
     position: int
     track_id: int | None = Field(default=None, foreign_key="track.id", ondelete="SET NULL")
-    source_id: str = Field(max_length=255)
-    title: str = Field(max_length=500)
-    artists: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    album: str = Field(default="", max_length=500)
-    image_url: str | None = Field(default=None, max_length=1000)
-    spotify_url: str | None = Field(default=None, max_length=1000)
     reason: str = Field(default="", max_length=200)
+
+    @classmethod
+    def of(
+        cls, track: Track, *, episode_id: int, character: str, position: int, reason: str = ""
+    ) -> EpisodeSong:
+        """A history song copied into a soundtrack."""
+        song = {name: getattr(track, name) for name in SongFields.model_fields}
+        return cls(
+            **song,
+            episode_id=episode_id,
+            character=character,
+            position=position,
+            track_id=track.id,
+            reason=reason[:200],
+        )
 
 
 class FeatureCache(SQLModel, table=True):

@@ -108,7 +108,7 @@ def missing_features(features: dict[str, object]) -> list[str]:
 
 def _key(track: Track, kind: KeyKind) -> str | None:
     if kind == "spotify_id":
-        return track.source_id if is_spotify_id(track.source_id) else None
+        return track.spotify_id if is_spotify_id(track.spotify_id) else None
     return normalise_isrc(track.isrc)
 
 

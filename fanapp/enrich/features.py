@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from fanapp.engine.profile import FEATURE_NAMES, clean_feature
 from fanapp.tracks import spotify_id
 
-# The features the engine reads, in the names Spotify's AudioFeaturesObject uses (and the demo stores).
-FEATURES = ("tempo", "key", "mode", "energy", "valence", "danceability", "acousticness")
-UNIT_FEATURES = ("energy", "valence", "danceability", "acousticness")
-# Outside this range a BPM figure is a detection error (half/double time, silence), not a tempo.
-TEMPO_RANGE = (40.0, 250.0)
+# One vocabulary: the features the engine reads, in the names Spotify's AudioFeaturesObject uses, with
+# the engine's own rule for a believable value (tempo 40..250 BPM, key 0..11, mode 0/1, the rest 0..1).
+FEATURES = FEATURE_NAMES
 
 
 Features = dict[str, float]
@@ -29,7 +28,7 @@ DEFAULT_RETRY_AFTER = 30.0
 
 
 def _number(value: Any) -> float | None:
-    # bool is an int subclass: `true` is never a feature value.
+    # Numbers only, as the providers' JSON sends them; bool is an int subclass: `true` is never a value.
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     number = float(value)
@@ -37,28 +36,16 @@ def _number(value: Any) -> float | None:
 
 
 def sanitise(raw: Mapping[str, Any], allowed: Collection[str] = FEATURES) -> Features:
-    """Keep only plausible feature values: tempo 40..250 BPM, key 0..11, mode 0/1, the rest 0..1.
+    """Keep only plausible feature values, by the engine's rule (`clean_feature`).
 
     Anything else (missing, null, out of range, Spotify's key -1 for "no key detected") is dropped:
     a missing feature is better than an invented one.
     """
     found: Features = {}
     for name in FEATURES:
-        if name not in allowed:
-            continue
-        value = _number(raw.get(name))
-        if value is None:
-            continue
-        if name == "tempo":
-            ok = TEMPO_RANGE[0] <= value <= TEMPO_RANGE[1]
-        elif name == "key":
-            ok = value.is_integer() and 0 <= value <= 11
-        elif name == "mode":
-            ok = value in (0.0, 1.0)
-        else:
-            ok = 0.0 <= value <= 1.0
-        if ok:
-            found[name] = value
+        number = _number(raw.get(name)) if name in allowed else None
+        if number is not None and (number := clean_feature(name, number)) is not None:
+            found[name] = number
     return found
 
 

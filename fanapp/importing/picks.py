@@ -79,5 +79,5 @@ def finish(session: Session, *, listener_id: int | None, campaign: dict[str, str
     picks = tray(session, listener_id)
     if len(picks) < MIN_PICKS:
         raise PickError(f"Pick at least {MIN_PICKS} songs (6 or more makes a better story).")
-    jobs.import_now(listener_id, PickedSource([store.from_row(t) for t in picks]), campaign=campaign)
+    jobs.import_now(listener_id, PickedSource([t.imported() for t in picks]), campaign=campaign)
     return listener_id

@@ -11,48 +11,6 @@ from fanapp.errors import FanappError
 from fanapp.sources import HistorySource, ImportedTrack, merge
 
 
-def _row(listener_id: int, t: ImportedTrack) -> Track:
-    return Track(
-        listener_id=listener_id,
-        source_id=t.source_id,
-        title=t.title,
-        artists=t.artists,
-        album=t.album,
-        release_year=t.release_year,
-        duration_ms=t.duration_ms,
-        explicit=t.explicit,
-        isrc=t.isrc,
-        image_url=t.image_url,
-        spotify_url=t.spotify_url,
-        top_ranks=t.top_ranks,
-        play_times=sorted(p.isoformat() for p in t.play_times),
-        play_count=max(t.play_count, len(t.play_times)),
-        saved_at=t.saved_at,
-        features=t.features,
-    )
-
-
-def from_row(track: Track) -> ImportedTrack:
-    """A stored track back as an `ImportedTrack` (to import again, e.g. songs picked by hand)."""
-    return ImportedTrack(
-        source_id=track.source_id,
-        title=track.title,
-        artists=list(track.artists),
-        album=track.album,
-        release_year=track.release_year,
-        duration_ms=track.duration_ms,
-        explicit=track.explicit,
-        isrc=track.isrc,
-        image_url=track.image_url,
-        spotify_url=track.spotify_url,
-        top_ranks=dict(track.top_ranks),
-        play_times=track.plays(),
-        play_count=track.play_count,
-        saved_at=track.saved_at,
-        features=dict(track.features),
-    )
-
-
 def add_track(session: Session, *, listener_id: int, track: ImportedTrack) -> bool:
     """Store one more song in a listener's history (picking by hand); False if it was there already."""
     exists = session.exec(
@@ -60,7 +18,7 @@ def add_track(session: Session, *, listener_id: int, track: ImportedTrack) -> bo
     ).first()
     if exists is not None:
         return False
-    session.add(_row(listener_id, track))
+    session.add(Track.of(listener_id, track))
     session.commit()
     return True
 
@@ -108,7 +66,7 @@ def run_import(
 
     tracks = merge(history.tracks)
     session.exec(delete(Track).where(col(Track.listener_id) == listener.id))
-    rows = [_row(listener.id, t) for t in tracks]
+    rows = [Track.of(listener.id, t) for t in tracks]
     session.add_all(rows)
     listener.external_id = history.external_id or listener.external_id
     listener.display_name = history.display_name or listener.display_name

@@ -5,33 +5,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from fanapp.errors import FanappError
+from fanapp.tracks import ImportedTrack
+
+__all__ = ["History", "HistorySource", "ImportedTrack", "Progress", "SourceError", "clean_text", "merge"]
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class ImportedTrack:
-    """One song as a source saw it, with what it was to the listener (merged across calls later)."""
-
-    source_id: str
-    title: str
-    artists: list[str]
-    album: str = ""
-    release_year: int | None = None
-    duration_ms: int | None = None
-    explicit: bool = False
-    isrc: str | None = None
-    image_url: str | None = None
-    spotify_url: str | None = None
-    top_ranks: dict[str, int] = field(default_factory=dict)
-    play_times: list[datetime] = field(default_factory=list)
-    play_count: int = 0
-    saved_at: datetime | None = None
-    features: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +64,8 @@ def merge(tracks: list[ImportedTrack]) -> list[ImportedTrack]:
         seen.play_times.extend(p for p in t.play_times if p not in seen.play_times)
         seen.play_count = max(seen.play_count, t.play_count, len(seen.play_times))
         seen.saved_at = seen.saved_at or t.saved_at
+        if not seen.spotify_id and t.spotify_id:
+            seen.known_on_spotify(t.spotify_id)
         for name, value in t.features.items():
             seen.features.setdefault(name, value)
     return list(merged.values())

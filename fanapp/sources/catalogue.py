@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fanapp.sources import History, ImportedTrack, Progress
 from fanapp.sources.demo import DemoSource
 
@@ -11,7 +9,7 @@ from fanapp.sources.demo import DemoSource
 def songs() -> list[ImportedTrack]:
     """Every bundled song, without the demo listener's own listening signals."""
     return [
-        replace(t, top_ranks={}, play_times=[], play_count=0, saved_at=None)
+        t.model_copy(update={"top_ranks": {}, "play_times": [], "play_count": 0, "saved_at": None})
         for t in DemoSource().fetch(lambda _stage: None).tracks
     ]
 

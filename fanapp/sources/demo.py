@@ -8,9 +8,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from fanapp.engine import FEATURE_NAMES
 from fanapp.sources import History, ImportedTrack, Progress
-
-DEMO_FEATURES = ("tempo", "key", "mode", "energy", "valence", "danceability", "acousticness")
 
 
 @cache
@@ -41,7 +40,7 @@ def _track(raw: dict[str, Any], today: date) -> ImportedTrack:
         play_count=max(int(raw.get("plays", 0)), len(plays)),
         saved_at=datetime.fromisoformat(saved).replace(tzinfo=UTC) if saved else None,
         features={
-            k: {"value": float(raw[k]), "source": "demo"} for k in DEMO_FEATURES if raw.get(k) is not None
+            k: {"value": float(raw[k]), "source": "demo"} for k in FEATURE_NAMES if raw.get(k) is not None
         },
     )
 

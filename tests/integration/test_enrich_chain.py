@@ -16,8 +16,9 @@ from fanapp.config import Settings
 from fanapp.data.models import FeatureCache, Listener, Track
 from fanapp.data.session import make_engine
 from fanapp.enrich import EnrichReport, MemoryPauses, ProviderCounts, enrich_tracks
-from fanapp.enrich.features import Features
+from fanapp.enrich.features import FEATURES, Features
 from fanapp.enrich.providers import KeyKind
+from fanapp.tracks import spotify_id
 from tests.fakes.deezer import FakeDeezer
 from tests.fakes.http import BackgroundServer
 from tests.fakes.reccobeats import FakeReccoBeats
@@ -29,7 +30,7 @@ SP_D = "0VjIjW4GlUZAMYd2vXMi3b"  # nobody knows it; Deezer's bpm is 0
 ISRC_A = "USUM71703861"
 ISRC_B = "GBAYE0601498"
 ISRC_D = "USRC11700001"
-ALL = ("tempo", "key", "mode", "energy", "valence", "danceability", "acousticness")
+ALL = FEATURES  # the one vocabulary (the engine's)
 
 
 @pytest.fixture
@@ -70,7 +71,10 @@ def listener_with(session: Session, songs: Sequence[dict[str, Any]]) -> list[Tra
     session.add(listener)
     session.commit()
     assert listener.id is not None
-    tracks = [Track(listener_id=listener.id, title=f"Song {i}", **song) for i, song in enumerate(songs)]
+    tracks = [
+        Track(listener_id=listener.id, title=f"Song {i}", spotify_id=spotify_id(song["source_id"]), **song)
+        for i, song in enumerate(songs)
+    ]
     session.add_all(tracks)
     session.commit()
     return tracks

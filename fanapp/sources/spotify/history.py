@@ -9,7 +9,7 @@ import spotipy
 
 from fanapp.sources import History, ImportedTrack, Progress, clean_text, merge
 from fanapp.sources.spotify.client import call
-from fanapp.tracks import local_id
+from fanapp.tracks import local_id, spotify_id, spotify_link
 
 TOP_RANGES = ("short_term", "medium_term", "long_term")
 PAGE = 50  # Spotify's maximum page size for these endpoints
@@ -51,8 +51,14 @@ def track_from_spotify(obj: Any) -> ImportedTrack | None:
     album: dict[str, Any] = obj["album"] if isinstance(obj.get("album"), dict) else {}
     isrc = (obj.get("external_ids") or {}).get("isrc")
     url = (obj.get("external_urls") or {}).get("spotify")
+    known = spotify_id(track_id)
+    if known:
+        url = spotify_link(known)
+    elif not (isinstance(url, str) and url.startswith("https://open.spotify.com/") and len(url) <= 1000):
+        url = None
     return ImportedTrack(
         source_id=clean_text(track_id, 255),
+        spotify_id=known,
         title=title,
         artists=[a for a in artists if a] or ["Unknown artist"],
         album=clean_text(album.get("name")),
@@ -61,7 +67,7 @@ def track_from_spotify(obj: Any) -> ImportedTrack | None:
         explicit=bool(obj.get("explicit")),
         isrc=clean_text(isrc, 20) or None if isrc else None,
         image_url=_best_image(album.get("images")),
-        spotify_url=url if isinstance(url, str) and url.startswith("https://open.spotify.com/") else None,
+        spotify_url=url,
     )
 
 

@@ -40,11 +40,11 @@ class SpotifyMatcher:
         self.limit = limit
 
     def match(self, tracks: Iterable[ImportedTrack]) -> list[str]:
-        """Set `spotify_url` (and a cover) on the songs found; returns notes for the visitor."""
+        """Set `spotify_id` (with its link, and a cover) on the songs found; returns notes for the visitor."""
         if self.client_factory is None:
             return [NO_PLAYER_NOTE]
         pending = sorted(
-            (t for t in tracks if not t.spotify_url and t.artists),
+            (t for t in tracks if not t.spotify_id and t.artists),
             key=lambda t: (min(t.top_ranks.values(), default=10_000), -t.play_count, t.source_id),
         )
         tried = matched = 0
@@ -60,12 +60,12 @@ class SpotifyMatcher:
                 result = call(sp.search, q=query, type="track", limit=1)
                 items = ((result.get("tracks") or {}).get("items") or []) if isinstance(result, dict) else []
                 hit = track_from_spotify(items[0]) if items else None
-                if hit is None or not hit.spotify_url:
+                if hit is None or not hit.spotify_id:
                     continue
                 same_artist = loose(t.artists[0]) in {loose(a) for a in hit.artists}
                 if loose(hit.title) != loose(t.title) or not same_artist:
                     continue
-                t.spotify_url = hit.spotify_url
+                t.known_on_spotify(hit.spotify_id)
                 t.image_url = hit.image_url or t.image_url
                 t.isrc = t.isrc or hit.isrc
                 t.release_year = t.release_year or hit.release_year

@@ -91,6 +91,8 @@ def test_from_spotify_maps_ids_and_skips_nulls() -> None:
         "valence": 0.428,
         "danceability": 0.585,
         "acousticness": 0.00242,
+        "instrumentalness": 0.00686,
+        "speechiness": 0.0556,
     }
     # Spotify's key -1 ("no key detected") and tempo 0 are dropped, the rest is kept.
     assert "key" not in result[SP_B] and "tempo" not in result[SP_B]
@@ -120,6 +122,8 @@ def test_from_reccobeats_maps_back_through_href() -> None:
         "valence": 0.55,
         "danceability": 0.64,
         "acousticness": 0.12,
+        "instrumentalness": 0.0001,
+        "speechiness": 0.04,
     }
 
 

@@ -58,6 +58,8 @@ def test_success_and_missing_ids(recco: ReccoBeats, fake: FakeReccoBeats) -> Non
         "valence": 0.3,
         "danceability": 0.64,
         "acousticness": 0.12,
+        "instrumentalness": 0.0001,
+        "speechiness": 0.04,
     }
     assert fake.calls == [[SP_A, SP_B, SP_UNKNOWN]]  # one call for the batch
 

@@ -104,6 +104,8 @@ def test_success_with_bearer_token(fake: FakeAudioFeatures, pauses: MemoryPauses
             "valence": 0.428,
             "danceability": 0.585,
             "acousticness": 0.00242,
+            "instrumentalness": 0.00686,
+            "speechiness": 0.0556,
         }
     }  # SP_B came back as null: a miss
     assert fake.calls == [{"ids": f"{SP_A},{SP_B}", "auth": f"Bearer {TOKEN}"}]

@@ -85,7 +85,10 @@ def test_edition_labels_still_match_but_other_songs_do_not() -> None:
 
 def test_isrc_search_and_quotes_removed_from_queries() -> None:
     stub = StubSpotify({})
-    tracks = [song('Say "Hi": Live', "A:B"), ImportedTrack("lastfm:x", "X", ["Y"], isrc="USAAA0000001")]
+    tracks = [
+        song('Say "Hi": Live', "A:B"),
+        ImportedTrack(source_id="lastfm:x", title="X", artists=["Y"], isrc="USAAA0000001"),
+    ]
     SpotifyMatcher(lambda: stub).match(tracks)
     assert "isrc:USAAA0000001" in stub.queries
     assert all(('"' not in q and q.count(":") == 2) or q.startswith("isrc:") for q in stub.queries)
