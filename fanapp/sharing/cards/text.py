@@ -25,7 +25,7 @@ drawing (never drawn as a .notdef "tofu" box) and :func:`missing_glyphs` reports
 Coverage is read from each font's own ``cmap`` table with fontTools (one face of a ``.ttc`` collection by its
 index: Debian's Noto CJK is one), so fallback is exact rather than guessed from rendered masks; Pillow's
 built-in font, which has no file, is probed by comparing a character's mask with the mask of a character no
-font has.
+font has. Text is cut only between grapheme clusters (the ``regex`` module's ``\\X``).
 
 Right-to-left: this module runs a small subset of the Unicode bidi algorithm itself (paragraph direction from
 the first strong character; strong L/R runs; numbers kept left-to-right; neutrals between two runs of the same
@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import regex
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont, features
 
@@ -106,6 +107,7 @@ _EMOJI_MODIFIERS = range(0x1F3FB, 0x1F400)
 _TAGS = range(0xE0020, 0xE0080)
 _REGIONAL = range(0x1F1E6, 0x1F200)
 _NOBODY_HAS = "\U0010fffd"  # a private-use code point no font maps: its mask is the .notdef glyph
+_GRAPHEME = regex.compile(r"\X")
 
 
 # --------------------------------------------------------------------------------------------- font files
@@ -293,31 +295,10 @@ def clean(text: object) -> str:
     return " ".join("".join(out).split())
 
 
-def _attaches(ch: str, prev: str) -> bool:
-    """Whether ``ch`` belongs to the cluster before it (marks, joiners, variation selectors, skin tones…)."""
-    cp = ord(ch)
-    return (
-        unicodedata.category(ch) in ("Mn", "Me", "Mc")
-        or ch in _JOINERS
-        or prev == "\u200d"
-        or cp in _EMOJI_MODIFIERS
-        or cp in _TAGS
-        or 0xFE00 <= cp <= 0xFE0F
-    )
-
-
 def clusters(text: str) -> list[str]:
-    """Text split where it can be cut: never inside an accent, an emoji sequence or a flag."""
-    out: list[str] = []
-    for ch in text:
-        if out and (
-            _attaches(ch, out[-1][-1])
-            or (ord(ch) in _REGIONAL and len(out[-1]) == 1 and ord(out[-1]) in _REGIONAL)
-        ):
-            out[-1] += ch
-        else:
-            out.append(ch)
-    return out
+    """Text split where it can be cut: Unicode's extended grapheme clusters (UAX #29, the ``regex`` module's
+    ``\\X``), so never inside an accent, an emoji sequence, a flag, a Hangul syllable or an Indic conjunct."""
+    return _GRAPHEME.findall(text)
 
 
 def _ignorable(ch: str) -> bool:

@@ -62,6 +62,21 @@ def test_clusters_keep_accents_emoji_sequences_and_flags_whole() -> None:
     assert text.clusters("e\u0301👩‍🎤🇯🇵1️⃣👍🏽") == ["e\u0301", "👩‍🎤", "🇯🇵", "1️⃣", "👍🏽"]
 
 
+def test_clusters_follow_unicode_for_syllables_and_conjuncts() -> None:
+    assert text.clusters("नमस्ते") == ["न", "म", "स्ते"]  # a Devanagari conjunct is one piece
+    assert text.clusters("ก้ำ") == ["ก้ำ"]  # a Thai consonant with its tone mark and vowel
+    assert text.clusters("\u1100\u1161\u11a8a") == ["\u1100\u1161\u11a8", "a"]  # Hangul jamo: one syllable
+    assert text.clusters("🇯🇵🇫🇷🇩") == ["🇯🇵", "🇫🇷", "🇩"]  # flags pair up, a lone indicator stays alone
+    assert text.clusters("") == []
+
+
+def test_ellipsize_never_cuts_a_conjunct() -> None:
+    sample = "नमस्ते " * 30
+    for max_width in range(30, 300, 11):
+        cut = text.ellipsize(sample, "regular", 30, max_width)[:-1]
+        assert not cut.endswith("्")  # a virama waits for the consonant it joins
+
+
 def test_coverage_is_the_fonts_own_cmap() -> None:
     path = text.SHIPPED_DIR / "NotoSans-Regular.ttf"
     with TTFont(path) as font:
