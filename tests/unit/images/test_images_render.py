@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import struct
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,31 @@ def test_the_png_encoder_is_lossless(size: render.Size) -> None:
     image = render.render_image(episode_view(), NoCovers(), size)
     decoded = _decode(render._png(image))
     assert np.array_equal(np.asarray(decoded), np.asarray(image))
+
+
+def _chunks(png: bytes) -> list[bytes]:
+    tags, at = [], 8
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at : at + 4])
+        tags.append(png[at + 4 : at + 8])
+        at += 12 + length
+    return tags
+
+
+@pytest.mark.parametrize("size", ["card", "story"])
+def test_the_png_carries_pixels_only(size: render.Size) -> None:
+    png = render.render_card(episode_view(), NoCovers(), size)
+    tags = _chunks(png)
+    assert tags[0] == b"IHDR" and tags[-1] == b"IEND"
+    assert set(tags[1:-1]) == {b"IDAT"}  # no text, time, resolution or colour profile chunks
+    width, height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", png[16:29])
+    assert (width, height, depth, colour, interlace) == (*SIZES[size], 8, 2, 0)  # 8-bit RGB, not interlaced
+
+
+def test_images_drawn_in_another_mode_are_encoded_as_rgb() -> None:
+    image = Image.new("RGBA", (40, 20), (255, 79, 163, 128))
+    decoded = _decode(render._png(image))
+    assert decoded.mode == "RGB" and decoded.getpixel((0, 0)) == (255, 79, 163)
 
 
 def test_unknown_size_is_refused() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fontTools.ttLib import TTCollection, TTFont
 from PIL import Image, ImageFont
 
 from fanapp.sharing.cards import text
@@ -59,6 +60,73 @@ def test_clean_removes_controls_and_bidi_overrides_and_collapses_whitespace() ->
 
 def test_clusters_keep_accents_emoji_sequences_and_flags_whole() -> None:
     assert text.clusters("e\u0301👩‍🎤🇯🇵1️⃣👍🏽") == ["e\u0301", "👩‍🎤", "🇯🇵", "1️⃣", "👍🏽"]
+
+
+def test_clusters_follow_unicode_for_syllables_and_conjuncts() -> None:
+    assert text.clusters("नमस्ते") == ["न", "म", "स्ते"]  # a Devanagari conjunct is one piece
+    assert text.clusters("ก้ำ") == ["ก้ำ"]  # a Thai consonant with its tone mark and vowel
+    assert text.clusters("\u1100\u1161\u11a8a") == ["\u1100\u1161\u11a8", "a"]  # Hangul jamo: one syllable
+    assert text.clusters("🇯🇵🇫🇷🇩") == ["🇯🇵", "🇫🇷", "🇩"]  # flags pair up, a lone indicator stays alone
+    assert text.clusters("") == []
+
+
+def test_ellipsize_never_cuts_a_conjunct() -> None:
+    sample = "नमस्ते " * 30
+    for max_width in range(30, 300, 11):
+        cut = text.ellipsize(sample, "regular", 30, max_width)[:-1]
+        assert not cut.endswith("्")  # a virama waits for the consonant it joins
+
+
+def test_coverage_is_the_fonts_own_cmap() -> None:
+    path = text.SHIPPED_DIR / "NotoSans-Regular.ttf"
+    with TTFont(path) as font:
+        cmap = font.getBestCmap()
+    face = text.Face(path)
+    for cp in range(0x20, 0x3000):
+        assert face.covers(chr(cp)) == (cp in cmap), hex(cp)
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A .ttc of the shipped Noto Sans (face 0, has Greek) and Bebas Neue (face 1, has no Greek)."""
+    path = tmp_path_factory.mktemp("ttc") / "Pair.ttc"
+    ttc = TTCollection()
+    ttc.fonts = [
+        TTFont(text.SHIPPED_DIR / "NotoSans-Regular.ttf", lazy=True),
+        TTFont(text.SHIPPED_DIR / "BebasNeue-Bold.otf", lazy=True),
+    ]
+    ttc.save(path)
+    ttc.close()
+    return path
+
+
+def test_each_face_of_a_collection_has_its_own_coverage(collection: Path) -> None:
+    noto, bebas, beyond = (text.Face(collection, i) for i in range(3))
+    assert noto.covers("A") and bebas.covers("A")
+    assert noto.covers("α") and not bebas.covers("α")
+    assert not beyond.covers("A")  # no third face: covers nothing, raises nothing
+
+
+@pytest.mark.skipif(text.find_font("NotoSansCJK-Regular.ttc") is None, reason="Noto CJK not installed")
+def test_every_face_of_debians_cjk_collection_covers_kana_han_and_hangul() -> None:
+    path = text.find_font("NotoSansCJK-Regular.ttc")
+    assert path is not None
+    with TTCollection(path, lazy=True) as ttc:
+        count = len(ttc.fonts)
+    assert count > 1
+    for index in range(count):
+        face = text.Face(path, index)
+        assert all(face.covers(ch) for ch in "かカ日語한"), index
+
+
+def test_a_damaged_cmap_covers_nothing(tmp_path: Path) -> None:
+    data = bytearray((text.SHIPPED_DIR / "NotoSans-Regular.ttf").read_bytes())
+    with TTFont(text.SHIPPED_DIR / "NotoSans-Regular.ttf", lazy=True) as font:
+        entry = font.reader.tables["cmap"]
+    data[entry.offset : entry.offset + entry.length] = b"\xff" * entry.length
+    path = tmp_path / "Damaged.ttf"
+    path.write_bytes(bytes(data))
+    assert not text.Face(path).covers("A")
 
 
 def test_fallback_picks_the_font_that_has_the_glyph() -> None:
