@@ -167,12 +167,14 @@ class GuardedSession(requests.Session):
             if remaining <= 0:
                 raise DeadlineExceeded(f"{self.upstream}: no time left for another attempt")
             response = super(GuardedSession, self).request(
-                method,  # type: ignore[arg-type]
-                url,  # type: ignore[arg-type]
+                method,
+                url,
                 stream=True,
                 timeout=_within(timeout, remaining),
                 **kwargs,
             )
+            if response.status_code == 429:  # before the body: a 429 whose body is unreadable still pauses
+                self.pauses.pause(self.upstream, retry_after_seconds(response.headers.get("Retry-After")))
             try:
                 body = read_bounded(response, max_bytes=cap, deadline=ends)
             except BaseException:
@@ -181,8 +183,6 @@ class GuardedSession(requests.Session):
             # requests' own cache of a read body: .content, .json() and .text answer from it.
             response._content = body
             response._content_consumed = True  # type: ignore[attr-defined]
-            if response.status_code == 429:
-                self.pauses.pause(self.upstream, retry_after_seconds(response.headers.get("Retry-After")))
             return response
 
         def out_of_time(sleep: float) -> bool:
