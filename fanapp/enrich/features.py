@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from fanapp.engine.profile import FEATURE_NAMES, clean_feature
@@ -21,10 +19,6 @@ FEATURES = FEATURE_NAMES
 
 
 Features = dict[str, float]
-
-# Retry-After is honoured up to a day: longer answers are treated as a day, then asked again.
-MAX_RETRY_AFTER = 86400.0
-DEFAULT_RETRY_AFTER = 30.0
 
 
 def _number(value: Any) -> float | None:
@@ -104,24 +98,3 @@ def from_deezer(payload: Any) -> Features:
     if not isinstance(payload, dict) or deezer_error_code(payload) is not None:
         return {}
     return sanitise({"tempo": payload.get("bpm")}, allowed=("tempo",))
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), within 1 s .. 1 day."""
-    seconds: float | None = None
-    text = (value or "").strip()
-    if text:
-        try:
-            seconds = float(text)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(text)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds is None or not math.isfinite(seconds):
-        seconds = DEFAULT_RETRY_AFTER
-    return min(max(seconds, 1.0), MAX_RETRY_AFTER)

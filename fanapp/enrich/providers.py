@@ -1,9 +1,11 @@
 """Feature providers: one small gateway per upstream (Spotify, ReccoBeats, Deezer), with one error policy.
 
-Every call: checks the upstream's pause flag first (and gives up at once while it is set), holds one of
-the upstream's few concurrency slots, keeps a minimum interval between calls, has a timeout, and
-retries a 5xx burst a bounded number of times with a short backoff. A 429 never sleeps: it sets the
-pause flag for as long as the upstream asked and fails. Nothing here touches the database.
+Every call holds one of the upstream's few concurrency slots and keeps a minimum interval between
+calls, then goes through the upstream's guarded session (`fanapp.upstream`): the pause flag checked and
+one call taken from the upstream's budget before each attempt (Spotify's audio features count against
+the app's Spotify budget like every other Spotify call), a timeout, bounded reads, and the app's one
+retry policy for a 5xx burst. A 429 never sleeps: it sets the pause flag for as long as the upstream
+asked and fails. Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -26,10 +28,17 @@ from fanapp.enrich.features import (
     from_deezer,
     from_reccobeats,
     from_spotify,
-    retry_after_seconds,
 )
 from fanapp.tracks import is_spotify_id, normalise_isrc
+from fanapp.upstream.budget import OutboundBudget, budget_of
 from fanapp.upstream.pauses import PauseStore
+from fanapp.upstream.session import (
+    BodyTooLarge,
+    GuardedSession,
+    RetryPolicy,
+    UpstreamPaused,
+    retry_after_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -136,20 +145,30 @@ class HttpProvider:
         throttle: Throttle | None = None,
         backoff: float = 0.2,
         failure_pause: float = 30.0,
-        session: requests.Session | None = None,
+        budget: OutboundBudget | None = None,
+        session: GuardedSession | None = None,
     ) -> None:
         """A provider on `base_url` (from settings, so tests can use a local fake).
 
         `failure_pause`: after a timeout, an unreachable upstream or a 5xx burst, the upstream is paused
         this long, so the next visitors do not each wait `timeout` on a service that is down (0: never).
+        `budget`: the call budget every attempt takes from (Spotify's, for Spotify's audio features).
+        `session`: the guarded session to call through (default: one of its own on `pauses`).
         """
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.pauses = pauses
         self.timeout = timeout
         self.throttle = throttle or self.shared_throttle
-        self.backoff = backoff
         self.failure_pause = failure_pause
-        self._session = session or requests.Session()
+        self._session = session or GuardedSession(
+            self.upstream,
+            pauses=pauses,
+            budget=budget,
+            label=self.label,
+            timeout=timeout,
+            policy=RetryPolicy(retries=self.retries, backoff=backoff),
+            retry_when=self._busy_answer,
+        )
 
     def close(self) -> None:
         """Close the HTTP session (its pooled connections)."""
@@ -167,7 +186,8 @@ class HttpProvider:
         """Features for the keys the upstream knows; at most `max_batch` keys per call.
 
         Keys missing from the result were answered "no data". Raises `ProviderPaused` without any call
-        while the upstream is paused, `ProviderRateLimited` on a 429, `ProviderUnavailable` otherwise.
+        while the upstream is paused (or its budget is spent), `ProviderRateLimited` on a 429,
+        `ProviderUnavailable` otherwise.
         """
         unique = list(dict.fromkeys(keys))
         if len(unique) > self.max_batch:
@@ -195,34 +215,14 @@ class HttpProvider:
         """True when a 200 answer is really a temporary server error worth a retry (Deezer's 700)."""
         return False
 
+    def _busy_answer(self, response: requests.Response) -> bool:
+        return response.status_code == 200 and self._busy_body(_json(response))
+
     def _fail(self, reason: str) -> ProviderUnavailable:
         if self.failure_pause > 0:
             self.pauses.pause(self.upstream, self.failure_pause)
         log.warning("enrich: %s %s; paused for %.0f s", self.name, reason, self.failure_pause)
         return ProviderUnavailable(self.name, reason)
-
-    def _send(
-        self, path: str, params: dict[str, str] | None, headers: dict[str, str] | None
-    ) -> tuple[int, Any, str | None]:
-        try:
-            # No redirects: a redirect could carry the bearer token to another host.
-            response = self._session.get(
-                self.base_url + path,
-                params=params,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.Timeout:
-            raise self._fail("did not answer in time") from None
-        except requests.RequestException as exc:
-            raise self._fail(f"could not be reached ({type(exc).__name__})") from None
-        with response:
-            try:
-                payload = response.json()
-            except ValueError:
-                payload = None
-            return response.status_code, payload, response.headers.get("Retry-After")
 
     def _get(
         self, path: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
@@ -230,20 +230,33 @@ class HttpProvider:
         """One GET under the error policy; returns (status, parsed JSON or None) for any other answer."""
         self._check_paused()
         with self.throttle.slot(self.name, self.timeout):
-            for attempt in range(self.retries + 1):
-                status, payload, retry_after = self._send(path, params, headers)
-                if status == 429 or (status == 200 and self._rate_limited_body(payload)):
-                    seconds = retry_after_seconds(retry_after) if status == 429 else self.quota_pause
-                    until = self.pauses.pause(self.upstream, seconds)
-                    log.warning("enrich: %s rate limited; paused for %.0f s", self.name, seconds)
-                    raise ProviderRateLimited(self.name, seconds, until)
-                if status >= 500 or (status == 200 and self._busy_body(payload)):
-                    if attempt < self.retries:
-                        time.sleep(self.backoff * 2**attempt)
-                        continue
-                    raise self._fail(f"answered {status} {self.retries + 1} times")
-                return status, payload
-        raise AssertionError("unreachable")
+            try:
+                # No redirects: a redirect could carry the bearer token to another host.
+                response = self._session.get(
+                    self.base_url + path, params=params, headers=headers, allow_redirects=False
+                )
+            except UpstreamPaused as exc:  # paused meanwhile, or the budget is spent: nothing was sent
+                raise ProviderPaused(self.name, exc.until, exc.message) from None
+            except BodyTooLarge:
+                raise self._fail("sent an answer too large to read") from None
+            except requests.Timeout:
+                raise self._fail("did not answer in time") from None
+            except requests.RequestException as exc:
+                raise self._fail(f"could not be reached ({type(exc).__name__})") from None
+        status, payload = response.status_code, _json(response)
+        if status == 429 or (status == 200 and self._rate_limited_body(payload)):
+            # The session has already paused the upstream on a 429; the same parser gives the same wait.
+            seconds = (
+                retry_after_seconds(response.headers.get("Retry-After"))
+                if status == 429
+                else self.quota_pause
+            )
+            until = self.pauses.pause(self.upstream, seconds)
+            log.warning("enrich: %s rate limited; paused for %.0f s", self.name, seconds)
+            raise ProviderRateLimited(self.name, seconds, until)
+        if status >= 500 or self._busy_answer(response):
+            raise self._fail(f"answered {status} {self.retries + 1} times")
+        return status, payload
 
     def _unexpected(self, status: int) -> ProviderUnavailable:
         # A 404 or 400 here means a wrong base URL or a changed API, not "no data": never cached as a miss.
@@ -363,6 +376,13 @@ class Deezer(HttpProvider):
         return {isrc: features} if features else {}
 
 
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def default_providers(
     settings: Settings,
     *,
@@ -373,7 +393,14 @@ def default_providers(
     common: dict[str, Any] = {"pauses": pauses, "timeout": settings.upstream_timeout}
     providers: list[HttpProvider] = []
     if spotify_token is not None:
-        providers.append(SpotifyFeatures(settings.spotify_api_url, token=spotify_token, **common))
+        providers.append(
+            SpotifyFeatures(
+                settings.spotify_api_url,
+                token=spotify_token,
+                budget=budget_of(settings, SpotifyFeatures.upstream),
+                **common,
+            )
+        )
     providers.append(ReccoBeats(settings.reccobeats_api_url, **common))
     providers.append(Deezer(settings.deezer_api_url, **common))
     return providers

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -21,7 +20,13 @@ import requests
 
 from fanapp.sources import History, ImportedTrack, Progress, SourceError, clean_text, merge
 from fanapp.tracks import song_key
-from fanapp.upstream.session import GuardedSession, UpstreamPaused
+from fanapp.upstream.pauses import MemoryPauses
+from fanapp.upstream.session import (
+    BodyTooLarge,
+    DeadlineExceeded,
+    GuardedSession,
+    UpstreamPaused,
+)
 
 # The periods Last.fm's user.getTopTracks offers that the app lets a visitor choose.
 PERIODS: Final = ("7day", "1month", "6month", "12month", "overall")
@@ -45,7 +50,6 @@ TOP_LIMIT = 100  # one page of the chosen period
 OVERALL_LIMIT = 50  # one page of all-time favourites when the chosen period is not "overall"
 RECENT_LIMIT = 200  # Last.fm's maximum page for user.getRecentTracks
 RECENT_PAGES = 2
-FIVE_XX_RETRIES = 2  # as for Spotify: fail fast on a rate limit, retry a 5xx burst briefly
 RATE_LIMIT_WAIT = 60  # seconds suggested to the visitor; Last.fm sends no Retry-After
 MAX_BODY = 4 * 1024 * 1024  # a 200-scrobble page is about 150 KB; anything far larger is not Last.fm
 MAX_USERNAME_INPUT = 200  # what we even look at of the visitor's text
@@ -265,11 +269,12 @@ class LastfmSource:
     One import makes at most 5 calls, one after another: user.getInfo, user.getTopTracks for the
     chosen period (100 songs), user.getTopTracks overall (50 songs, unless the period is "overall"),
     and user.getRecentTracks (1 or 2 pages of 200 scrobbles). A profile with no scrobbles stops after
-    the first call. A 5xx is retried twice, briefly; a rate limit fails at once.
+    the first call. A 5xx (or Last.fm's temporary errors 8, 11 and 16) is retried under the app's one
+    policy, briefly; a rate limit fails at once.
 
     Pass `session=fanapp.upstream.guarded_session(settings, "lastfm")` to share the app's pause flag,
     as Spotify does: after a rate limit every later Last.fm call fails at once, without a request,
-    until the pause is over.
+    until the pause is over. Without one, the source has a guarded session of its own.
     """
 
     name = "lastfm"
@@ -282,7 +287,7 @@ class LastfmSource:
         base_url: str,
         timeout: float,
         period: str = "6month",
-        session: requests.Session | None = None,
+        session: GuardedSession | None = None,
         matcher: Matcher | None = None,
     ) -> None:
         if period not in PERIODS:
@@ -292,7 +297,7 @@ class LastfmSource:
         self.base_url = base_url
         self.timeout = timeout
         self.period = period
-        self.session = session or requests.Session()
+        self.session = session or GuardedSession("lastfm", pauses=MemoryPauses(), timeout=timeout)
         self.matcher = matcher
 
     # -- the gateway ---------------------------------------------------------------------------
@@ -306,60 +311,51 @@ class LastfmSource:
             "format": "json",
             **params,
         }
-        for attempt in range(FIVE_XX_RETRIES + 1):
-            status, payload = self._request(query)
-            if isinstance(payload, dict) and "error" in payload:
-                code = _int(payload.get("error"))
-                if code in (8, 11, 16) and attempt < FIVE_XX_RETRIES:
-                    time.sleep(0.2 * 2**attempt)
-                    continue
-                if code == 29 or status == 429:
-                    self._pause()
-                raise _error_for(code)
-            if status == 429:
+        status, payload = self._request(query)
+        if isinstance(payload, dict) and "error" in payload:
+            code = _int(payload.get("error"))
+            if code == 29 or status == 429:
                 self._pause()
-                raise _error_for(29)
-            if 500 <= status < 600:
-                if attempt < FIVE_XX_RETRIES:
-                    time.sleep(0.2 * 2**attempt)
-                    continue
-                raise LastfmUnavailableError(
-                    f"Last.fm is having a problem right now (error {status}). {_NOTHING} "
-                    "Please try again in a few minutes."
-                )
-            if status != 200 or not isinstance(payload, dict):
-                raise LastfmUnavailableError(
-                    f"Last.fm sent an answer we could not read. {_NOTHING} Please try again in a moment."
-                )
-            return payload
-        raise AssertionError("unreachable")
+            raise _error_for(code)
+        if status == 429:
+            self._pause()
+            raise _error_for(29)
+        if 500 <= status < 600:
+            raise LastfmUnavailableError(
+                f"Last.fm is having a problem right now (error {status}). {_NOTHING} "
+                "Please try again in a few minutes."
+            )
+        if status != 200 or not isinstance(payload, dict):
+            raise LastfmUnavailableError(
+                f"Last.fm sent an answer we could not read. {_NOTHING} Please try again in a moment."
+            )
+        return payload
 
     def _request(self, query: dict[str, str | int]) -> tuple[int, Any]:
-        """GET the API with a timeout, reading at most MAX_BODY bytes; (status, JSON or None)."""
-        started = time.monotonic()
+        """GET the API through the guarded session (timeout, retries, at most MAX_BODY bytes within
+        three timeouts); (status, JSON or None)."""
         try:
-            with self.session.get(
+            response = self.session.request(
+                "GET",
                 self.base_url,
                 params=query,
                 timeout=self.timeout,
-                stream=True,
                 allow_redirects=False,
                 headers={"Accept": "application/json", "User-Agent": "fanapp (Soundtrack fan app)"},
-            ) as response:
-                body = bytearray()
-                for chunk in response.iter_content(64 * 1024):
-                    body.extend(chunk)
-                    # `timeout` bounds each read; this bounds the whole answer (a slow drip).
-                    if len(body) > MAX_BODY or time.monotonic() - started > 3 * self.timeout:
-                        raise LastfmUnavailableError(
-                            f"Last.fm sent an answer we could not read. {_NOTHING} Please try again."
-                        )
-                status = response.status_code
+                max_bytes=MAX_BODY,
+                # `timeout` bounds each read; this bounds the whole answer (a slow drip).
+                deadline=3 * self.timeout,
+                retry_when=_temporary_error,
+            )
         except UpstreamPaused as exc:  # the shared pause flag is up: no request was sent
             raise RateLimitedError(
                 f"Last.fm asked us to slow down, so we are waiting before we call it again. {_NOTHING} "
                 "Please try again in a minute.",
                 retry_after=exc.retry_after or RATE_LIMIT_WAIT,
+            ) from exc
+        except (BodyTooLarge, DeadlineExceeded) as exc:
+            raise LastfmUnavailableError(
+                f"Last.fm sent an answer we could not read. {_NOTHING} Please try again."
             ) from exc
         except requests.Timeout as exc:
             raise LastfmUnavailableError(
@@ -367,15 +363,11 @@ class LastfmSource:
             ) from exc
         except requests.RequestException as exc:
             raise LastfmUnavailableError(f"We could not reach Last.fm. {_NOTHING} Please try again.") from exc
-        try:
-            return status, json.loads(body)
-        except ValueError:  # an HTML error page from a proxy, or a cut-off answer
-            return status, None
+        return response.status_code, _payload(response)
 
     def _pause(self) -> None:
         """Raise the shared pause flag (Last.fm often sends error 29 with HTTP 200, unseen by the session)."""
-        if isinstance(self.session, GuardedSession):
-            self.session.pauses.pause(self.session.upstream, RATE_LIMIT_WAIT)
+        self.session.pauses.pause(self.session.upstream, RATE_LIMIT_WAIT)
 
     # -- the import ----------------------------------------------------------------------------
 
@@ -443,6 +435,20 @@ EMPTY_PROFILE_NOTE: Final = (
     "This Last.fm profile has no scrobbles yet, so there is nothing to build an episode from. "
     "Scrobble some music first, or try the demo."
 )
+
+
+def _payload(response: requests.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:  # an HTML error page from a proxy, or a cut-off answer
+        return None
+
+
+def _temporary_error(response: requests.Response) -> bool:
+    """Last.fm's "try again" errors (8 operation failed, 11 service offline, 16 temporary error), which
+    it sends with HTTP 200 as well as 5xx: the session retries them like a 5xx."""
+    payload = _payload(response)
+    return isinstance(payload, dict) and _int(payload.get("error")) in (8, 11, 16)
 
 
 def _error_for(code: int | None) -> LastfmError:

@@ -24,6 +24,11 @@ class OutboundBudget:
         """Take one call from the budget if there is room; never waits."""
         return bool(self._limiter.hit(self._item, upstream))
 
+    def remaining(self, upstream: str) -> int:
+        """Calls left in the current window (operators, tests)."""
+        _reset, remaining = self._limiter.get_window_stats(self._item, upstream)
+        return int(remaining)
+
     def seconds_until_room(self, upstream: str) -> float:
         """How long until the oldest call in the window leaves it."""
         reset, _remaining = self._limiter.get_window_stats(self._item, upstream)
@@ -51,3 +56,9 @@ def budget_for(settings: Settings) -> OutboundBudget:
     return _budget(
         settings.redis_url or "memory://", settings.redis_prefix + "budget:", settings.spotify_budget
     )
+
+
+def budget_of(settings: Settings, upstream: str) -> OutboundBudget | None:
+    """The budget every call to `upstream` takes from: Spotify's (the Web API, its accounts service and
+    the audio-features provider alike); the other upstreams have none, their pause flags suffice."""
+    return budget_for(settings) if upstream == "spotify" else None

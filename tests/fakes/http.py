@@ -160,3 +160,14 @@ def serving(fake: Any, base_path: str) -> Iterator[Any]:
             yield fake
         finally:
             fake._stop.set()
+
+
+def drip(body: bytes, every: float, stop: threading.Event, sent: list[int]) -> Iterator[bytes]:
+    """A response body sent one byte every `every` seconds (a slow drip that never trips a read
+    timeout); appends each byte's index to `sent`, and stops early once `stop` is set."""
+    for index in range(len(body)):
+        if stop.is_set():
+            return
+        sent.append(index)
+        yield body[index : index + 1]
+        stop.wait(every)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from fanapp.enrich import EnrichReport, MemoryPauses, ProviderCounts, enrich_tra
 from fanapp.enrich.features import FEATURES, Features
 from fanapp.enrich.providers import KeyKind
 from fanapp.tracks import spotify_id
+from fanapp.upstream.budget import budget_for
 from tests.fakes.deezer import FakeDeezer
 from tests.fakes.http import BackgroundServer
 from tests.fakes.reccobeats import FakeReccoBeats
@@ -274,6 +276,44 @@ def test_spotify_refusal_falls_back_to_reccobeats(
     assert calls == ["audio-features"]  # refused once, then not asked for an hour
     assert report.providers["spotify"] == ProviderCounts(paused=1)
     assert tracks[0].features["key"]["source"] == "reccobeats"
+
+
+def test_spotify_audio_features_are_refused_once_the_shared_spotify_budget_is_spent(
+    db_session: Session, settings: Settings, recco: FakeReccoBeats, spotify_403: tuple[str, list[str]]
+) -> None:
+    url, calls = spotify_403
+    settings = settings.override(
+        spotify_api_url=url, spotify_budget=1, redis_prefix=f"fanapp-test-{uuid.uuid4().hex}:"
+    )
+    assert budget_for(settings).try_acquire("spotify")  # the import's other Spotify calls spent it
+    report = enrich_tracks(
+        db_session,
+        listener_with(db_session, [{"source_id": SP_A, "isrc": ISRC_A}]),
+        settings=settings,
+        pauses=MemoryPauses(),
+        spotify_token=lambda: "t",
+    )
+    assert calls == []  # Spotify was not asked: the app is at its limit
+    assert report.providers["spotify"] == ProviderCounts(paused=1)
+    assert report.providers["reccobeats"] == ProviderCounts(asked=1, found=1)
+
+
+def test_spotify_audio_features_take_one_call_from_the_shared_spotify_budget(
+    db_session: Session, settings: Settings, recco: FakeReccoBeats, spotify_403: tuple[str, list[str]]
+) -> None:
+    url, calls = spotify_403
+    settings = settings.override(
+        spotify_api_url=url, spotify_budget=5, redis_prefix=f"fanapp-test-{uuid.uuid4().hex}:"
+    )
+    enrich_tracks(
+        db_session,
+        listener_with(db_session, [{"source_id": SP_A, "isrc": ISRC_A}]),
+        settings=settings,
+        pauses=MemoryPauses(),
+        spotify_token=lambda: "t",
+    )
+    assert calls == ["audio-features"]
+    assert budget_for(settings).remaining("spotify") == 4
 
 
 def test_report_defaults() -> None:

@@ -17,6 +17,7 @@ from fanapp.data.models import Listener, SpotifyToken
 from fanapp.importing import tokens
 from fanapp.sources.spotify.client import SpotifyAuthError
 from fanapp.sources.spotify.oauth import TokenSet
+from fanapp.upstream.budget import budget_for
 from tests.conftest import connect_spotify
 
 
@@ -154,6 +155,17 @@ def test_429_with_a_day_long_retry_after_returns_at_once_and_pauses_spotify(
     assert "slow down" in again.get_data(as_text=True)
     # While paused: zero further calls to Spotify, not even the token exchange.
     assert len(fake_spotify.calls) == calls and len(fake_spotify.token_requests) == token_calls
+
+
+def test_every_request_spotify_gets_from_an_import_takes_one_call_from_the_budget(
+    spotify_app: Flask, spotify_settings: Settings, fake_spotify: Any
+) -> None:
+    r = connect_spotify(spotify_app.test_client(), fake_spotify)
+    assert r.status_code == 303
+    assert [c for c in fake_spotify.calls if c.path == "/v1/audio-features"]  # enrichment asked Spotify
+    received = len(fake_spotify.calls) + len(fake_spotify.token_requests)
+    left = budget_for(spotify_settings).remaining("spotify")
+    assert left == spotify_settings.spotify_budget - received
 
 
 def test_a_foreign_next_url_is_never_followed(spotify_app: Flask, fake_spotify: Any) -> None:

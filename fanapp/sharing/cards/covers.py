@@ -10,17 +10,20 @@ import hashlib
 import io
 import ipaddress
 import os
-import struct
 import tempfile
 import threading
 import time
-from collections import OrderedDict
+from contextlib import suppress
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
-from PIL import Image, ImageOps
+from cachetools import LRUCache, TTLCache
+from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+from fanapp.upstream.pauses import MemoryPauses
+from fanapp.upstream.session import BodyTooLarge, GuardedSession, UpstreamPaused
 
 SPOTIFY_IMAGE_HOSTS: tuple[str, ...] = (
     "i.scdn.co",
@@ -28,8 +31,16 @@ SPOTIFY_IMAGE_HOSTS: tuple[str, ...] = (
     "image-cdn-ak.spotifycdn.com",
     "image-cdn-fa.spotifycdn.com",
 )
-FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_PIXELS = 4096 * 4096  # checked from the file header, before Pillow decodes anything
+# Pillow's own header parsers, by format. Calling them directly (not `Image.open`) skips only the
+# decompression-bomb check that `Image.open` makes, so a bomb's claimed size can be read and refused
+# here, below a limit of our own, instead of surfacing as Pillow's warning or error.
+_HEADER_READERS: dict[str, type[ImageFile.ImageFile]] = {
+    "JPEG": JpegImagePlugin.JpegImageFile,
+    "PNG": PngImagePlugin.PngImageFile,
+    "WEBP": WebPImagePlugin.WebPImageFile,
+}
+FORMATS = tuple(_HEADER_READERS)
 THUMB = 320  # the largest side kept: the story draws covers at up to ~250 px
 _LOOPBACK_NAMES = ("localhost",)
 
@@ -50,60 +61,40 @@ class NoCovers:
         return None
 
 
-def image_size(head: bytes) -> tuple[str, int, int] | None:
-    """(format, width, height) read from the first bytes of a JPEG, PNG or WebP file, else None.
+def _open_lazily(data: bytes) -> ImageFile.ImageFile | None:
+    """The file opened by the Pillow reader of its format: header parsed, no pixel decoded yet."""
+    for reader in _HEADER_READERS.values():
+        with suppress(Exception):  # not this format, or a header Pillow cannot read
+            return reader(io.BytesIO(data))
+    return None
 
-    Read by hand so that a decompression bomb is refused before Pillow opens it.
+
+def image_size(data: bytes) -> tuple[str, int, int] | None:
+    """(format, width, height) of a JPEG, PNG or WebP file, read from its header, else None.
+
+    Nothing is decoded, so this is safe on a decompression bomb (it reports the size it claims).
     """
-    try:
-        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-            w, h = struct.unpack(">II", head[16:24])
-            return "PNG", w, h
-        if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-            chunk = head[12:16]
-            if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
-                w, h = struct.unpack("<HH", head[26:30])
-                return "WEBP", w & 0x3FFF, h & 0x3FFF
-            if chunk == b"VP8L" and head[20] == 0x2F:
-                bits = int.from_bytes(head[21:25], "little")
-                return "WEBP", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-            if chunk == b"VP8X":
-                w = int.from_bytes(head[24:27], "little") + 1
-                return "WEBP", w, int.from_bytes(head[27:30], "little") + 1
-            return None
-        if head.startswith(b"\xff\xd8"):
-            i = 2
-            while i + 9 < len(head):
-                if head[i] != 0xFF:
-                    return None
-                marker = head[i + 1]
-                if marker == 0xFF:  # fill byte
-                    i += 1
-                    continue
-                if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
-                    i += 2
-                    continue
-                (length,) = struct.unpack(">H", head[i + 2 : i + 4])
-                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                    h, w = struct.unpack(">HH", head[i + 5 : i + 9])
-                    return "JPEG", w, h
-                i += 2 + length
+    im = _open_lazily(data)
+    if im is None:
         return None
-    except (struct.error, IndexError):
-        return None
+    with im:
+        width, height = im.size
+        return str(im.format), width, height
 
 
 def decode(data: bytes, thumb: int = THUMB) -> Image.Image | None:
-    """A JPEG, PNG or WebP file as an RGB(A) image at most ``thumb`` pixels a side, else None."""
-    sniffed = image_size(data[:65536])
-    if sniffed is None:
-        return None
-    fmt, w, h = sniffed
-    if not (0 < w <= 16384 and 0 < h <= 16384) or w * h > MAX_PIXELS:
+    """A JPEG, PNG or WebP file as an RGB(A) image at most ``thumb`` pixels a side, else None.
+
+    The size the header claims is checked before a single pixel is decoded (`load`), so a
+    decompression bomb costs a header parse.
+    """
+    im = _open_lazily(data)
+    if im is None:
         return None
     try:
-        with Image.open(io.BytesIO(data), formats=FORMATS) as im:
-            if im.format != fmt or im.size != (w, h):
+        with im:
+            w, h = im.size
+            if not (0 < w <= 16384 and 0 < h <= 16384) or w * h > MAX_PIXELS:
                 return None
             im.draft("RGB", (thumb, thumb))  # JPEG: decode at a reduced scale, much faster
             upright = ImageOps.exif_transpose(im)
@@ -124,8 +115,10 @@ class HttpCovers:
     ``allowed_hosts`` entries are host names (``i.scdn.co``) or ``host:port``. Only ``https`` URLs on the
     default port are fetched, unless the entry names a port. ``allow_loopback`` additionally allows
     ``http``/``https`` on 127.0.0.1, ::1 and localhost (any port): the Spotify test double serves its covers
-    there. Redirects are not followed (they could leave the allowlist). Decoded thumbnails are kept in a small
-    in-process LRU and, with ``cache_dir``, on disk as PNG named by sha256(url); failures are remembered for
+    there. Redirects are not followed (they could leave the allowlist). Fetches go through a guarded session
+    (``fanapp.upstream``): ``timeout`` is the deadline of the whole fetch, body included, so a host that
+    drips its answer is abandoned at that deadline too. Decoded thumbnails are kept in a small in-process
+    LRU and, with ``cache_dir``, on disk as PNG named by sha256(url); failures are remembered for
     ``failure_ttl`` seconds so a broken CDN does not slow every render.
     """
 
@@ -139,9 +132,13 @@ class HttpCovers:
         allow_loopback: bool = False,
         memory_items: int = 128,
         failure_ttl: float = 300.0,
-        session: requests.Session | None = None,
+        session: GuardedSession | None = None,
     ) -> None:
-        """Configure; nothing is fetched until :meth:`get`."""
+        """Configure; nothing is fetched until :meth:`get`.
+
+        ``session``: the guarded session to fetch through (default: one of its own, whose pause flag
+        after a 429 from the image host is this process's).
+        """
         self.allowed_hosts = tuple(h.lower() for h in allowed_hosts)
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -150,9 +147,12 @@ class HttpCovers:
         self.memory_items = memory_items
         self.failure_ttl = failure_ttl
         self.fetches = 0  # network requests made (for tests and metrics)
-        self._session = session or requests.Session()
-        self._memory: OrderedDict[str, Image.Image] = OrderedDict()
-        self._failed: dict[str, float] = {}
+        self._session = session or GuardedSession(
+            "covers", pauses=MemoryPauses(), label="the image host", timeout=timeout, max_bytes=max_bytes
+        )
+        # cachetools' caches are not thread-safe: every access holds `_lock`.
+        self._memory: LRUCache[str, Image.Image] = LRUCache(maxsize=memory_items)
+        self._failed: TTLCache[str, bool] = TTLCache(maxsize=4096, ttl=failure_ttl, timer=time.monotonic)
         self._lock = threading.Lock()
 
     def allowed(self, url: str) -> bool:
@@ -185,11 +185,10 @@ class HttpCovers:
             return None
         key = hashlib.sha256(url.encode()).hexdigest()
         with self._lock:
-            if key in self._memory:
-                self._memory.move_to_end(key)
-                return self._memory[key]
-            failed_at = self._failed.get(key)
-            if failed_at is not None and time.monotonic() - failed_at < self.failure_ttl:
+            cached = self._memory.get(key)
+            if cached is not None:
+                return cached
+            if key in self._failed:
                 return None
         image = self._from_disk(key)
         if image is None:
@@ -197,41 +196,28 @@ class HttpCovers:
             image = decode(data) if data is not None else None
             if image is None:
                 with self._lock:
-                    self._failed[key] = time.monotonic()
-                    if len(self._failed) > 4096:
-                        self._failed.clear()
+                    self._failed[key] = True
                 return None
             self._to_disk(key, image)
         with self._lock:
             self._memory[key] = image
-            while len(self._memory) > self.memory_items:
-                self._memory.popitem(last=False)
         return image
 
     def _fetch(self, url: str) -> bytes | None:
-        deadline = time.monotonic() + self.timeout
         self.fetches += 1
         try:
-            with self._session.get(
+            response = self._session.request(
+                "GET",
                 url,
-                timeout=(self.timeout, self.timeout),
-                stream=True,
+                timeout=self.timeout,
                 allow_redirects=False,
                 headers={"Accept": "image/jpeg, image/png, image/webp"},
-            ) as response:
-                if response.status_code != 200:
-                    return None
-                declared = response.headers.get("Content-Length")
-                if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-                    return None
-                body = bytearray()
-                for chunk in response.iter_content(chunk_size=65536):
-                    body.extend(chunk)
-                    if len(body) > self.max_bytes or time.monotonic() > deadline:
-                        return None
-                return bytes(body)
-        except (requests.RequestException, OSError, ValueError):
+                max_bytes=self.max_bytes,
+                deadline=self.timeout,
+            )
+        except (UpstreamPaused, BodyTooLarge, requests.RequestException, OSError, ValueError):
             return None
+        return response.content if response.status_code == 200 else None
 
     def _path(self, key: str) -> Path | None:
         return None if self.cache_dir is None else self.cache_dir / key[:2] / f"{key}.png"

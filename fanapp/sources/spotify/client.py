@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
@@ -14,9 +13,7 @@ from spotipy.oauth2 import SpotifyClientCredentials
 
 from fanapp.config import Settings
 from fanapp.sources import SourceError
-from fanapp.upstream.session import UpstreamPaused, guarded_session
-
-FIVE_XX_RETRIES = 2
+from fanapp.upstream.session import BodyTooLarge, UpstreamPaused, guarded_session, retry_after_seconds
 
 T = TypeVar("T")
 
@@ -30,9 +27,12 @@ class SpotifyAuthError(SourceError):
 
 
 def http_session(settings: Settings, wait: float = 0.0) -> requests.Session:
-    # Our own session, no urllib3 Retry: spotipy's retries sleep inside the web worker on a 429 and report
-    # a 5xx burst as a 429. We retry 5xx ourselves, a bounded number of times (see `_call`); the session
-    # refuses calls while Spotify has paused us and keeps the app inside its call budget.
+    """The guarded session every spotipy client and OAuth manager of the app calls through.
+
+    Not spotipy's own urllib3 `Retry`: it sleeps inside the web worker on a 429 and reports a 5xx burst
+    as a 429. The guarded session retries a 5xx burst under the app's one policy, refuses calls while
+    Spotify has paused us, and takes every attempt from the app's call budget.
+    """
     return guarded_session(settings, "spotify", wait=wait)
 
 
@@ -54,55 +54,46 @@ def client(settings: Settings, access_token: str, *, budget_wait: float = 0.0) -
     return sp
 
 
-def _retry_after(exc: spotipy.SpotifyException) -> int | None:
-    headers = getattr(exc, "headers", None) or {}
-    try:
-        return int(headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-
-
 def call(fn: Callable[..., T | None], *args: Any, **kwargs: Any) -> T:
-    """One Web API call with our error policy: fail fast on 429, retry a 5xx burst briefly."""
-    for attempt in range(FIVE_XX_RETRIES + 1):
-        try:
-            result = fn(*args, **kwargs)
-        except spotipy.SpotifyException as exc:
-            status = exc.http_status
-            if status == 429:
-                # The guarded session has already set the shared pause flag; a job may wait for it.
-                raise UpstreamPaused(
-                    "Spotify is busy and asked us to wait before trying again. "
-                    "Please come back a little later, or try the demo meanwhile.",
-                    retry_after=_retry_after(exc),
-                ) from exc
-            if status == 401:
-                raise SpotifyAuthError("Your Spotify connection has expired. Please connect again.") from exc
-            if status == 403:
-                raise SourceError(
-                    "Spotify did not let this app read your account. While the app is in Spotify's "
-                    "development mode only listeners the app's owner has added can connect. "
-                    "You can still try the demo."
-                ) from exc
-            if status is not None and 500 <= status < 600 and attempt < FIVE_XX_RETRIES:
-                time.sleep(0.2 * 2**attempt)
-                continue
-            raise SourceError(
-                f"Spotify had a problem (error {status}). Nothing was imported; please try again in a moment."
+    """One Web API call, its failures turned into messages a visitor can read.
+
+    Retries happen below, in the guarded session (a 5xx burst, a dropped connection), so a
+    SpotifyException here is the final answer; a 429 has already set the shared pause flag.
+    """
+    try:
+        result = fn(*args, **kwargs)
+    except spotipy.SpotifyException as exc:
+        status = exc.http_status
+        if status == 429:
+            # A job may wait for the pause to end; a web request tells the visitor.
+            raise UpstreamPaused(
+                "Spotify is busy and asked us to wait before trying again. "
+                "Please come back a little later, or try the demo meanwhile.",
+                retry_after=round(retry_after_seconds((exc.headers or {}).get("Retry-After"))),
             ) from exc
-        except requests.Timeout as exc:
+        if status == 401:
+            raise SpotifyAuthError("Your Spotify connection has expired. Please connect again.") from exc
+        if status == 403:
             raise SourceError(
-                "Spotify did not answer in time. Nothing was imported; please try again."
+                "Spotify did not let this app read your account. While the app is in Spotify's "
+                "development mode only listeners the app's owner has added can connect. "
+                "You can still try the demo."
             ) from exc
-        except requests.RequestException as exc:
-            raise SourceError("We could not reach Spotify. Nothing was imported; please try again.") from exc
-        if result is None:
-            # spotipy returns None when the body is not JSON.
-            raise SourceError(
-                "Spotify sent an answer we could not read. Nothing was imported; please try again."
-            )
-        return result
-    raise AssertionError("unreachable")
+        raise SourceError(
+            f"Spotify had a problem (error {status}). Nothing was imported; please try again in a moment."
+        ) from exc
+    except BodyTooLarge as exc:
+        raise SourceError(
+            "Spotify sent an answer we could not read. Nothing was imported; please try again."
+        ) from exc
+    except requests.Timeout as exc:
+        raise SourceError("Spotify did not answer in time. Nothing was imported; please try again.") from exc
+    except requests.RequestException as exc:
+        raise SourceError("We could not reach Spotify. Nothing was imported; please try again.") from exc
+    if result is None:
+        # spotipy returns None when the body is not JSON.
+        raise SourceError("Spotify sent an answer we could not read. Nothing was imported; please try again.")
+    return result
 
 
 def app_client(settings: Settings) -> spotipy.Spotify:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 
 import pytest
 
 from fanapp.enrich.features import (
-    DEFAULT_RETRY_AFTER,
-    MAX_RETRY_AFTER,
     deezer_error_code,
     from_deezer,
     from_reccobeats,
     from_spotify,
-    retry_after_seconds,
     sanitise,
 )
 from fanapp.tracks import is_spotify_id, normalise_isrc, spotify_id
@@ -172,14 +167,3 @@ def test_identifiers() -> None:
     assert normalise_isrc(" gb-aye-06-01498 ") == "GBAYE0601498"
     assert normalise_isrc("GBAYE0601498/../x") is None
     assert normalise_isrc("") is None
-
-
-def test_retry_after_seconds() -> None:
-    assert retry_after_seconds("1") == 1.0
-    assert retry_after_seconds("86400") == 86400.0
-    assert retry_after_seconds("999999") == MAX_RETRY_AFTER
-    assert retry_after_seconds("0") == 1.0
-    assert retry_after_seconds(None) == DEFAULT_RETRY_AFTER
-    assert retry_after_seconds("soon") == DEFAULT_RETRY_AFTER
-    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-    assert retry_after_seconds(format_datetime(now + timedelta(seconds=120), usegmt=True), now=now) == 120.0

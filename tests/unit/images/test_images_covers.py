@@ -17,7 +17,7 @@ from PIL import Image
 from werkzeug.wrappers import Request, Response
 
 from fanapp.sharing.cards.covers import SPOTIFY_IMAGE_HOSTS, HttpCovers, NoCovers, decode, image_size
-from tests.fakes.http import BackgroundServer
+from tests.fakes.http import BackgroundServer, drip
 from tests.fakes.spotify import cover_jpeg
 
 
@@ -45,6 +45,7 @@ class CoverServer:
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
         self.release = threading.Event()
+        self.dripped: list[int] = []  # bytes of /drip.jpg sent so far
         self.server = BackgroundServer(self.app)
 
     def app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -73,6 +74,14 @@ class CoverServer:
         if path == "/slow.jpg":
             self.release.wait(3)
             return Response(cover_jpeg("slow"), content_type="image/jpeg")
+        if path == "/drip.jpg":  # a byte every half second: no read ever times out
+            self.dripped.clear()
+            body = cover_jpeg("drip")
+            return Response(
+                drip(body, 0.5, self.release, self.dripped),
+                content_type="image/jpeg",
+                headers={"Content-Length": str(len(body))},
+            )
         if path == "/redirect.jpg":
             return Response("", 302, {"Location": "/ok.jpg"})
         if path == "/gif.gif":
@@ -204,6 +213,24 @@ def test_a_slow_host_times_out(host: CoverServer) -> None:
     started = time.monotonic()
     assert covers.get(host.url("/slow.jpg")) is None
     assert time.monotonic() - started < 2.0
+
+
+def test_a_slow_drip_is_abandoned_at_the_deadline(host: CoverServer) -> None:
+    # Issue 13: a host sending a byte every 0.5 s held a render for 30 s past its 3 s budget.
+    covers = _covers(timeout=1.5)
+    assert covers.get(host.url("/drip.jpg")) is None
+    sent = len(host.dripped)
+    assert 0 < sent < 15  # of several thousand: stopped near the deadline (about 3 bytes)
+
+
+def test_the_memory_cache_keeps_the_most_recently_used(host: CoverServer) -> None:
+    covers = _covers(memory_items=2)
+    first = covers.get(host.url("/ok.jpg"))
+    assert covers.get(host.url("/wide.png")) is not None
+    assert covers.get(host.url("/ok.jpg")) is first  # used again: now the newest
+    assert covers.get(host.url("/alpha.png")) is not None  # evicts /wide.png, the least recent
+    assert covers.get(host.url("/ok.jpg")) is first
+    assert covers.fetches == 3
 
 
 def test_a_failure_is_remembered_for_a_while(host: CoverServer) -> None:
