@@ -14,6 +14,7 @@ from fanapp.sharing.cards.covers import HttpCovers
 from fanapp.sharing.cards.render import render_card
 from fanapp.site.db import db
 from fanapp.site.limits import count_miss
+from fanapp.upstream.session import guarded_session
 
 bp = Blueprint("images", __name__)
 
@@ -28,8 +29,11 @@ def init_app(app: Flask) -> ImageCache:
     cache_root = Path(app.instance_path) / "cache"
     cache = ImageCache(directory=cache_root / "share-images")
     app.extensions["fanapp.image_cache"] = cache
+    timeout = min(3.0, settings.upstream_timeout)
     app.extensions["fanapp.covers"] = HttpCovers(
-        timeout=min(3.0, settings.upstream_timeout),
+        timeout=timeout,
+        # Through the app's pause store: a 429 from the image host pauses covers in every worker.
+        session=guarded_session(settings, "covers", timeout=timeout),
         cache_dir=cache_root / "covers",
         # The Spotify double serves its covers from loopback; production fetches Spotify's CDN only.
         allow_loopback=not settings.production,
