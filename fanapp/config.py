@@ -1,19 +1,34 @@
-"""Settings: one object read from the environment (see CONTRACT.md), validated at start-up."""
+"""Settings: one object read from the environment (see CONTRACT.md), validated at start-up.
+
+Each field names its environment variable (`validation_alias`), so this class is also the list of what an
+operator can set. `Settings(...)` holds exactly what it is given and defaults for the rest (tests,
+commands); `Settings.from_env()` reads an environment, `os.environ` unless a mapping is passed. What
+cannot run is refused with a :class:`ConfigError` naming the variable and what to set it to.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from cryptography.fernet import Fernet
+from limits import parse_many
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: templates, static, migrations
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production below
-SPOTIFY_SCOPES = ("user-top-read", "user-read-recently-played", "user-library-read")
+
+# Never repeated in an error message: start-up errors end up in deployment logs.
+_SECRET_FIELDS = frozenset({"secret_key", "spotify_client_secret", "token_keys", "lastfm_api_key"})
+_LIMITS = "Flask-Limiter limits, e.g. '20 per minute;200 per hour'"
 
 
 class ConfigError(RuntimeError):
@@ -28,49 +43,266 @@ def _normalise_db_url(url: str) -> str:
     return url
 
 
-def _with_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"
+def _derived_token_key(secret_key: str) -> str:
+    # Development only: a Fernet key derived from SECRET_KEY, so the app runs with no set-up.
+    return base64.urlsafe_b64encode(hashlib.sha256(secret_key.encode()).digest()).decode()
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the app reads from its environment; field names match CONTRACT.md's variables."""
+class _Environment(PydanticBaseSettingsSource):
+    """A settings source over one mapping: each field from its own variable (its alias), nothing else.
 
-    env: str = "development"
-    secret_key: str = DEV_SECRET_KEY
-    database_url: str = ""
-    public_base_url: str = ""
-    spotify_client_id: str = ""
-    spotify_client_secret: str = ""
-    spotify_redirect_uri: str = "http://127.0.0.1:5000/callback/spotify"
-    spotify_accounts_url: str = "https://accounts.spotify.com/"
-    spotify_api_url: str = "https://api.spotify.com/v1/"
-    redis_url: str = ""
-    embed_allowed_origins: tuple[str, ...] = ()
-    token_keys: tuple[str, ...] = ()
-    lastfm_api_key: str = ""
-    lastfm_api_url: str = "https://ws.audioscrobbler.com/2.0/"
-    deezer_api_url: str = "https://api.deezer.com/"
-    reccobeats_api_url: str = "https://api.reccobeats.com/v1/"
+    pydantic-settings' EnvSettingsSource also tries each field's name, case-insensitively, when fields
+    may be set by name (as tests and `override` do): `ENV=…` would then set `env`. Reading the alias
+    alone keeps the variables exactly those of CONTRACT.md.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The raw value of the field's variable (None when unset), keyed by the variable's name."""
+        name = field.validation_alias
+        if not isinstance(name, str):  # a field no variable sets
+            return None, field_name, False
+        return self.environ.get(name), name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Every variable that is set, by name, for the settings class to validate."""
+        values: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    """Everything the app reads from its environment; each field names its variable (CONTRACT.md)."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,  # hashable and compared by value: settings are functools.cache keys
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+    env: Literal["development", "production", "test"] = Field(
+        "development", validation_alias="FANAPP_ENV", description="'development', 'production' or 'test'"
+    )
+    secret_key: str = Field(
+        DEV_SECRET_KEY, validation_alias="SECRET_KEY", description="a long random value", repr=False
+    )
+    database_url: str = Field(
+        "",
+        validation_alias="DATABASE_URL",
+        description="a SQLAlchemy URL, e.g. postgresql://user@host/fanapp",
+    )
+    public_base_url: str = Field(
+        "",
+        validation_alias="PUBLIC_BASE_URL",
+        description="the site's absolute base, e.g. https://fans.example",
+    )
+    spotify_client_id: str = Field(
+        "", validation_alias="SPOTIPY_CLIENT_ID", description="your Spotify app's id"
+    )
+    spotify_client_secret: str = Field(
+        "", validation_alias="SPOTIPY_CLIENT_SECRET", description="your Spotify app's secret", repr=False
+    )
+    spotify_redirect_uri: str = Field(
+        "http://127.0.0.1:5000/callback/spotify",
+        validation_alias="SPOTIPY_REDIRECT_URI",
+        description="the redirect URI registered with Spotify",
+    )
+    spotify_accounts_url: str = Field(
+        "https://accounts.spotify.com/",
+        validation_alias="SPOTIFY_ACCOUNTS_URL",
+        description="the base of Spotify's accounts service",
+    )
+    spotify_api_url: str = Field(
+        "https://api.spotify.com/v1/", validation_alias="SPOTIFY_API_URL", description="the Web API's base"
+    )
+    redis_url: str = Field(
+        "", validation_alias="REDIS_URL", description="a Redis URL, e.g. redis://127.0.0.1:6379/0"
+    )
+    embed_allowed_origins: tuple[str, ...] = Field(
+        (),
+        validation_alias="EMBED_ALLOWED_ORIGINS",
+        description="space-separated origins, e.g. 'https://partner.example https://other.example'",
+    )
+    token_keys: tuple[str, ...] = Field(
+        (),
+        validation_alias="TOKEN_KEYS",
+        description="comma-separated Fernet keys, newest first (Fernet.generate_key())",
+        validate_default=True,  # the development key is derived when none is given
+        repr=False,
+    )
+    lastfm_api_key: str = Field(
+        "", validation_alias="LASTFM_API_KEY", description="a Last.fm API key", repr=False
+    )
+    lastfm_api_url: str = Field(
+        "https://ws.audioscrobbler.com/2.0/",
+        validation_alias="LASTFM_API_URL",
+        description="the Last.fm API base",
+    )
+    deezer_api_url: str = Field(
+        "https://api.deezer.com/", validation_alias="DEEZER_API_URL", description="the Deezer API base"
+    )
+    reccobeats_api_url: str = Field(
+        "https://api.reccobeats.com/v1/",
+        validation_alias="RECCOBEATS_API_URL",
+        description="the ReccoBeats base",
+    )
     # Seconds for every outbound HTTP call (connect, read): a web worker never waits longer on an upstream.
-    upstream_timeout: float = 5.0
+    upstream_timeout: float = Field(
+        5.0, gt=0, validation_alias="UPSTREAM_TIMEOUT", description="seconds above 0, e.g. 5"
+    )
     # Saved-tracks pages fetched at import (50 songs a page); with 3 top ranges and 1 recent page
     # the import makes at most 4 + this many Spotify calls.
-    saved_pages: int = 2
-    trusted_proxies: int = 0
+    saved_pages: int = Field(
+        2, ge=0, validation_alias="SPOTIFY_SAVED_PAGES", description="a whole number of pages, e.g. 2"
+    )
+    trusted_proxies: int = Field(
+        0, ge=0, validation_alias="TRUSTED_PROXIES", description="how many proxies are in front, e.g. 1"
+    )
+    # No variable: tests and commands switch the limits off with `override`, an operator cannot.
     rate_limits_enabled: bool = True
     # Seconds a worker reuses a rendered share page, JSON or embed (an unpublish shows within this).
-    page_cache_seconds: float = 60.0
+    page_cache_seconds: float = Field(
+        60.0, validation_alias="PAGE_CACHE_SECONDS", description="seconds, e.g. 60 (0 turns the cache off)"
+    )
     # Imported histories (and unpublished drafts) are deleted after this many days (`flask purge`).
-    retention_days: int = 30
+    retention_days: int = Field(
+        30, ge=0, validation_alias="HISTORY_RETENTION_DAYS", description="a whole number of days, e.g. 30"
+    )
     # Spotify calls allowed per rolling 30 s across all workers (Spotify does not publish its limit).
-    spotify_budget: int = 120
-    limit_connect: str = "20 per minute;200 per hour"
-    limit_publish: str = "20 per minute;100 per hour"
-    limit_missing: str = "30 per minute"
-    limit_search: str = "30 per minute;300 per hour"
+    spotify_budget: int = Field(
+        120, ge=0, validation_alias="SPOTIFY_CALL_BUDGET", description="a whole number of calls, e.g. 120"
+    )
+    limit_connect: str = Field(
+        "20 per minute;200 per hour", validation_alias="RATE_LIMIT_CONNECT", description=_LIMITS
+    )
+    limit_publish: str = Field(
+        "20 per minute;100 per hour", validation_alias="RATE_LIMIT_PUBLISH", description=_LIMITS
+    )
+    limit_missing: str = Field("30 per minute", validation_alias="RATE_LIMIT_MISSING", description=_LIMITS)
+    limit_search: str = Field(
+        "30 per minute;300 per hour", validation_alias="RATE_LIMIT_SEARCH", description=_LIMITS
+    )
     # Every Redis key of this app starts with this (limits, pause flags, locks); tests use their own.
-    redis_prefix: str = "fanapp:"
+    redis_prefix: str = Field(
+        "fanapp:", validation_alias="REDIS_PREFIX", description="a key prefix, e.g. fanapp:"
+    )
+
+    def __init__(self, **values: Any) -> None:
+        """Validate `values` (by field name or by variable name); refuse what cannot run."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            # `from None`: pydantic's own report repeats every value given, secrets included, in the logs.
+            raise ConfigError(_explain(exc)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what is passed in: the environment is read by `from_env`, from the mapping it is given."""
+        return (init_settings,)
+
+    @field_validator(
+        "spotify_redirect_uri",
+        "spotify_accounts_url",
+        "spotify_api_url",
+        "lastfm_api_url",
+        "deezer_api_url",
+        "reccobeats_api_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        # A variable left blank (a deployment template's placeholder) means "unset" for these.
+        if value == "" and info.field_name is not None:
+            return cls.model_fields[info.field_name].default
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return _normalise_db_url(value)
+
+    @field_validator(
+        "spotify_accounts_url", "spotify_api_url", "lastfm_api_url", "deezer_api_url", "reccobeats_api_url"
+    )
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        # Bases are joined with relative paths ("authorize", "me/top/tracks"): they must end in "/".
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("embed_allowed_origins", mode="before")
+    @classmethod
+    def _space_separated(cls, value: Any) -> Any:
+        return tuple(value.split()) if isinstance(value, str) else value
+
+    @field_validator("token_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, Iterable):
+            return tuple(
+                k.strip() if isinstance(k, str) else k for k in value if not isinstance(k, str) or k.strip()
+            )
+        return value
+
+    @field_validator("token_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        for key in keys:
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                raise PydanticCustomError(
+                    "fernet_key", "each key must be a Fernet key (32 url-safe base64-encoded bytes)"
+                ) from None
+        if not keys and info.data.get("env") != "production" and "secret_key" in info.data:
+            return (_derived_token_key(info.data["secret_key"]),)
+        return keys
+
+    @field_validator("limit_connect", "limit_publish", "limit_missing", "limit_search")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        # Flask-Limiter skips a limit it cannot parse (and logs it): a typo would switch the limit off.
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise PydanticCustomError("rate_limit", "{problem}", {"problem": str(exc)}) from None
+        return value
+
+    @model_validator(mode="after")
+    def _production_ready(self) -> Settings:
+        if not self.production:
+            return self
+        missing = []
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            missing.append("Set SECRET_KEY to a long random value in production.")
+        if not self.token_keys:
+            missing.append("Set TOKEN_KEYS (Fernet keys, newest first) in production.")
+        if not self.public_base_url.startswith("https://"):
+            # Share links, link previews and cached pages must not depend on a request's Host header.
+            missing.append("Set PUBLIC_BASE_URL (https://…) in production.")
+        if missing:
+            raise PydanticCustomError("production", " ".join(missing))
+        return self
 
     @property
     def production(self) -> bool:
@@ -84,74 +316,42 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, instance_path: str | None = None) -> Settings:
-        """Read the settings from the environment (defaults from CONTRACT.md)."""
-        env = os.environ if environ is None else environ
-        default_db = f"sqlite:///{Path(instance_path or 'instance').resolve() / 'fanapp.sqlite3'}"
-        d = cls()
-        return cls(
-            env=env.get("FANAPP_ENV", d.env),
-            secret_key=env.get("SECRET_KEY", d.secret_key),
-            database_url=_normalise_db_url(env.get("DATABASE_URL") or default_db),
-            public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
-            spotify_client_id=env.get("SPOTIPY_CLIENT_ID", ""),
-            spotify_client_secret=env.get("SPOTIPY_CLIENT_SECRET", ""),
-            spotify_redirect_uri=env.get("SPOTIPY_REDIRECT_URI") or d.spotify_redirect_uri,
-            spotify_accounts_url=_with_slash(env.get("SPOTIFY_ACCOUNTS_URL") or d.spotify_accounts_url),
-            spotify_api_url=_with_slash(env.get("SPOTIFY_API_URL") or d.spotify_api_url),
-            redis_url=env.get("REDIS_URL", ""),
-            embed_allowed_origins=tuple(env.get("EMBED_ALLOWED_ORIGINS", "").split()),
-            token_keys=tuple(k.strip() for k in env.get("TOKEN_KEYS", "").split(",") if k.strip()),
-            lastfm_api_key=env.get("LASTFM_API_KEY", ""),
-            lastfm_api_url=_with_slash(env.get("LASTFM_API_URL") or d.lastfm_api_url),
-            deezer_api_url=_with_slash(env.get("DEEZER_API_URL") or d.deezer_api_url),
-            reccobeats_api_url=_with_slash(env.get("RECCOBEATS_API_URL") or d.reccobeats_api_url),
-            upstream_timeout=float(env.get("UPSTREAM_TIMEOUT", d.upstream_timeout)),
-            saved_pages=int(env.get("SPOTIFY_SAVED_PAGES", d.saved_pages)),
-            trusted_proxies=int(env.get("TRUSTED_PROXIES", d.trusted_proxies)),
-            limit_connect=env.get("RATE_LIMIT_CONNECT", d.limit_connect),
-            limit_publish=env.get("RATE_LIMIT_PUBLISH", d.limit_publish),
-            limit_missing=env.get("RATE_LIMIT_MISSING", d.limit_missing),
-            limit_search=env.get("RATE_LIMIT_SEARCH", d.limit_search),
-            redis_prefix=env.get("REDIS_PREFIX", d.redis_prefix),
-            page_cache_seconds=float(env.get("PAGE_CACHE_SECONDS", d.page_cache_seconds)),
-            retention_days=int(env.get("HISTORY_RETENTION_DAYS", d.retention_days)),
-            spotify_budget=int(env.get("SPOTIFY_CALL_BUDGET", d.spotify_budget)),
-        ).validated()
+        """Read the settings from `environ` (else `os.environ`); with no DATABASE_URL, a SQLite file
+        under `instance_path` (else `instance/`)."""
+        values = _Environment(cls, os.environ if environ is None else environ)()
+        if not values.get("DATABASE_URL"):
+            values["DATABASE_URL"] = (
+                f"sqlite:///{Path(instance_path or 'instance').resolve() / 'fanapp.sqlite3'}"
+            )
+        return cls(**values)
 
     def override(self, **changes: Any) -> Settings:
-        """A copy with some fields changed (tests, commands)."""
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
+        """A copy with some fields changed, by field name (tests, commands), validated again."""
+        unknown = set(changes) - set(type(self).model_fields)
         if unknown:
             raise ConfigError(f"Unknown settings: {', '.join(sorted(unknown))}")
-        if "database_url" in changes:
-            changes["database_url"] = _normalise_db_url(changes["database_url"])
-        return replace(self, **changes).validated()
+        return type(self)(**{**self.model_dump(), **changes})
 
-    def validated(self) -> Settings:
-        """Refuse combinations that must not run; fill the derived token key in development."""
-        if self.env not in ("development", "production", "test"):
-            raise ConfigError("FANAPP_ENV must be 'development', 'production' or 'test'.")
-        if self.production:
-            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
-                raise ConfigError("Set SECRET_KEY to a long random value in production.")
-            if not self.token_keys:
-                raise ConfigError("Set TOKEN_KEYS (Fernet keys, newest first) in production.")
-            if not self.public_base_url.startswith("https://"):
-                # Share links, link previews and cached pages must not depend on a request's Host header.
-                raise ConfigError("Set PUBLIC_BASE_URL (https://…) in production.")
-        try:
-            from cryptography.fernet import Fernet
 
-            for key in self.token_keys:
-                Fernet(key.encode())
-        except ValueError as exc:
-            raise ConfigError("TOKEN_KEYS must be Fernet keys (32 url-safe base64-encoded bytes).") from exc
-        if not self.token_keys:
-            # Development only: a Fernet key derived from SECRET_KEY so the app runs with no set-up.
-            derived = base64.urlsafe_b64encode(hashlib.sha256(self.secret_key.encode()).digest()).decode()
-            return replace(self, token_keys=(derived,))
-        return self
+def _explain(exc: ValidationError) -> str:
+    """One sentence per problem: the variable, what is wrong with it, and what to set it to."""
+    fields = Settings.model_fields
+    by_alias = {f.validation_alias: name for name, f in fields.items() if isinstance(f.validation_alias, str)}
+    problems = []
+    for error in exc.errors(include_url=False):
+        key = str(error["loc"][0]) if error["loc"] else ""
+        name = by_alias.get(key, key)
+        field = fields.get(name)
+        if field is None:
+            # A check across fields (production) already says what to set; else a name that is no setting.
+            problems.append(f"{key}: not a setting." if key else error["msg"])
+            continue
+        variable = field.validation_alias if isinstance(field.validation_alias, str) else name
+        problem = f"{variable}: {error['msg']}"
+        if name not in _SECRET_FIELDS and isinstance(error.get("input"), str | int | float):
+            problem += f" (got {error['input']!r})"
+        problems.append(problem + (f"; set it to {field.description}." if field.description else "."))
+    return "Invalid settings. " + " ".join(problems)
 
 
 def current() -> Settings:

@@ -5,19 +5,19 @@ A published episode does not change in place, so its rendered response can be re
 share page close to a bare "hello world" on release day. A view opts in by marking its 200 response
 with `CACHEABLE`; everything else passes straight through. An unpublish anywhere reaches every worker
 within about a second (a shared counter, read at most once a second), and entries expire after
-`PAGE_CACHE_SECONDS` regardless. Hand-written rather than a library: a bounded dict with an expiry in
-front of a WSGI app, which has to stay this cheap.
+`PAGE_CACHE_SECONDS` regardless. The store is cachetools' `TTLCache`, bounded by bytes and by count.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
+
+from cachetools import TTLCache
 
 from fanapp.config import Settings
 from fanapp.site.campaign import CAMPAIGN_KEYS, MAX_LENGTH
@@ -40,21 +40,35 @@ class Page:
 
 
 class PageCache:
-    """Bounded LRU with a time-to-live; `ttl <= 0` turns it off.
+    """LRU with a time-to-live, bounded by bytes and by count; `ttl <= 0` turns it off.
 
     `generation` (optional) reads a counter shared by all workers that goes up whenever an episode is
     taken down anywhere; a change empties this worker's cache.
     """
 
     def __init__(
-        self, ttl: float = 60.0, max_items: int = 2048, generation: Callable[[], int] | None = None
+        self,
+        ttl: float = 60.0,
+        max_items: int = 2048,
+        generation: Callable[[], int] | None = None,
+        *,
+        # A demo share page is ~12 KB with its headers (JSON 4 KB, embed 6 KB): 2,048 of them ~24 MB.
+        max_bytes: int = 32 * 1024 * 1024,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
+        """Keep pages `ttl` seconds (by `timer`), at most `max_items` of them and `max_bytes` of bodies
+        and headers."""
         self.ttl = ttl
+        self.timer = timer
         self.max_items = max_items
+        self.max_bytes = max_bytes
         self.generation = generation
         self._seen_generation: int | None = None
-        self._checked_at = 0.0
-        self._items: OrderedDict[str, tuple[float, Page]] = OrderedDict()
+        self._checked_at = float("-inf")  # the first read checks
+        # cachetools caches are not thread-safe: every use of `_items` holds `_lock`.
+        self._items: TTLCache[str, Page] = TTLCache(
+            maxsize=max_bytes, ttl=max(ttl, 0.0), timer=timer, getsizeof=page_size
+        )
         self._lock = threading.Lock()
 
     def _check_generation(self, now: float) -> None:
@@ -73,29 +87,35 @@ class PageCache:
         """The page stored under `key`, if it has not expired."""
         if self.ttl <= 0:
             return None
-        now = time.monotonic()
-        self._check_generation(now)
+        self._check_generation(self.timer())
         with self._lock:
-            hit = self._items.get(key)
-            if hit is None or hit[0] <= now:
+            try:
+                # Indexing rather than `.get()`: one expiry check instead of two on the hot path.
+                return self._items[key]
+            except KeyError:
                 return None
-            self._items.move_to_end(key)
-            return hit[1]
 
     def put(self, key: str, page: Page) -> None:
-        """Store a page for `ttl` seconds (the oldest go first past `max_items`)."""
+        """Store a page for `ttl` seconds (the least recently used go first past either bound)."""
         if self.ttl <= 0:
             return
         with self._lock:
-            self._items[key] = (time.monotonic() + self.ttl, page)
-            self._items.move_to_end(key)
+            self._items.pop(key, None)
+            if page_size(page) > self.max_bytes:
+                return  # larger than the whole cache: served, never kept
+            self._items[key] = page
             while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+                self._items.popitem()
 
     def clear(self) -> None:
         """Drop every page this worker holds."""
         with self._lock:
             self._items.clear()
+
+
+def page_size(page: Page) -> int:
+    """What a page costs the cache: its body and headers in bytes (keys are short: a path, 4 parameters)."""
+    return len(page.body) + sum(len(k) + len(v) for k, v in page.headers)
 
 
 class PublicPages:

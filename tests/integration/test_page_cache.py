@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fanapp.sharing.pagecache import CACHEABLE, Page, PageCache
+from fanapp.sharing.pagecache import CACHEABLE, Page, PageCache, page_size
 from tests.conftest import csrf_from, publish_demo
 
 
@@ -88,3 +91,99 @@ def test_a_page_that_touched_a_session_is_never_replayed(client: FlaskClient, ap
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/s/x", "wsgi.url_scheme": "http", "HTTP_HOST": "h"}
     layer(environ, lambda status, headers, exc_info=None: None)  # type: ignore[arg-type]
     assert cache.get(layer.key(environ)) is None
+
+
+class Clock:
+    """A timer the test moves by hand: expiry without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _page(body: bytes) -> Page:
+    return Page((("Content-Type", "text/html"),), body, "")
+
+
+HEADERS = len("Content-Type") + len("text/html")
+
+
+def test_pages_expire_after_the_ttl() -> None:
+    clock = Clock()
+    cache = PageCache(ttl=60, timer=clock)
+    cache.put("k", _page(b"x"))
+    clock.now += 59.9
+    assert cache.get("k") is not None
+    clock.now += 0.2
+    assert cache.get("k") is None
+    cache.put("k", _page(b"y"))  # stored again, for another 60 s
+    assert cache.get("k") == _page(b"y")
+
+
+def test_the_cache_is_bounded_by_bytes_least_recently_used_first() -> None:
+    cache = PageCache(ttl=60, max_bytes=3 * (100 + HEADERS))
+    for key in "abc":
+        cache.put(key, _page(b"x" * 100))
+    assert cache.get("a") is not None  # a is now the most recently used
+    cache.put("d", _page(b"x" * 100))
+    assert cache.get("b") is None
+    assert all(cache.get(key) is not None for key in "acd")
+    cache.put("big", _page(b"x" * 250))  # takes the room of two
+    assert cache.get("big") is not None and cache.get("a") is None and cache.get("c") is None
+    assert cache._items.currsize <= cache.max_bytes
+
+
+def test_a_page_larger_than_the_cache_is_served_never_kept() -> None:
+    cache = PageCache(ttl=60, max_bytes=1000)
+    cache.put("small", _page(b"x" * 100))
+    cache.put("k", _page(b"old"))
+    cache.put("k", _page(b"x" * 2000))
+    assert cache.get("k") is None  # not even the older copy stays
+    assert cache.get("small") is not None
+
+
+def test_the_cache_is_bounded_by_count_too() -> None:
+    cache = PageCache(ttl=60, max_items=2)
+    for key in "abc":
+        cache.put(key, _page(b"x"))
+    assert cache.get("a") is None
+    assert cache.get("b") is not None and cache.get("c") is not None
+    assert len(cache._items) == 2
+
+
+def test_the_page_size_counts_body_and_headers() -> None:
+    page = Page((("Content-Type", "text/html"), ("ETag", '"e"')), b"12345", '"e"')
+    assert page_size(page) == 5 + HEADERS + len("ETag") + len('"e"')
+
+
+def test_many_threads_share_one_cache_safely() -> None:
+    cache = PageCache(ttl=60, max_items=50, max_bytes=40 * (64 + HEADERS))
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(3000):
+                key = f"{(n * 7 + i) % 120}"
+                if i % 3:
+                    cache.get(key)
+                else:
+                    cache.put(key, _page(b"x" * 64))
+                if i % 997 == 0:
+                    cache.clear()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: without the lock this fails nearly every run
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert len(cache._items) <= 40 and cache._items.currsize <= cache.max_bytes

@@ -12,10 +12,11 @@ import os
 import shutil
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from cachetools import LRUCache
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 DESIGN_VERSION = 1  # bump when the design changes: every cached image is then rendered anew
@@ -35,14 +36,16 @@ class CachedImage:
 
 
 class ImageCache:
-    """An in-process LRU bounded in bytes, in front of an optional directory (shared by workers)."""
+    """An in-process LRU (cachetools) bounded in bytes, before an optional directory shared by workers."""
 
     def __init__(self, directory: Path | None = None, max_bytes: int = 64 * 1024 * 1024) -> None:
         """Keep up to ``max_bytes`` of PNG in memory; with ``directory``, also on disk (created on demand)."""
         self.directory = directory
         self.max_bytes = max_bytes
-        self._memory: OrderedDict[tuple[str, int, str], CachedImage] = OrderedDict()
-        self._size = 0
+        # cachetools caches are not thread-safe: every use of `_memory` holds `_lock`.
+        self._memory: LRUCache[tuple[str, int, str], CachedImage] = LRUCache(
+            maxsize=max_bytes, getsizeof=_png_size
+        )
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, int, str], threading.Lock] = {}
 
@@ -63,7 +66,7 @@ class ImageCache:
         """Drop every image of an episode, from memory and disk (it was unpublished or deleted)."""
         with self._lock:
             for key in [k for k in self._memory if k[0] == slug]:
-                self._size -= len(self._memory.pop(key).png)
+                del self._memory[key]
         folder = self._folder(slug)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -72,10 +75,9 @@ class ImageCache:
         """The cached image, from memory or disk, or None."""
         key = (slug, int(version), size)
         with self._lock:
-            hit = self._memory.get(key)
-            if hit is not None:
-                self._memory.move_to_end(key)
-                return hit
+            hit = self._memory.get(key)  # a hit becomes the most recently used
+        if hit is not None:
+            return hit
         path = self._file(key)
         if path is None:
             return None
@@ -124,13 +126,11 @@ class ImageCache:
 
     def _remember(self, key: tuple[str, int, str], entry: CachedImage) -> CachedImage:
         with self._lock:
-            old = self._memory.pop(key, None)
-            if old is not None:
-                self._size -= len(old.png)
-            if len(entry.png) <= self.max_bytes:
-                self._memory[key] = entry
-                self._size += len(entry.png)
-            while self._size > self.max_bytes and self._memory:
-                _, dropped = self._memory.popitem(last=False)
-                self._size -= len(dropped.png)
+            self._memory.pop(key, None)
+            if len(entry.png) <= self.max_bytes:  # a bigger one is served, never kept in memory
+                self._memory[key] = entry  # the least recently used go first past `max_bytes`
         return entry
+
+
+def _png_size(entry: CachedImage) -> int:
+    return len(entry.png)
