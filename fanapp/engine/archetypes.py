@@ -14,19 +14,28 @@ from typing import Final
 import numpy as np
 
 from fanapp.engine.history import IntArray, Table
+from fanapp.engine.mashup import love
 from fanapp.engine.profile import FloatArray
 
-KINDS: Final = ("sound", "listening", "any")
+KINDS: Final = ("sound", "era", "time", "recency", "artists", "love", "any")
 DIMENSIONS: Final = {
     "energy": "sound",
     "valence": "sound",
     "danceability": "sound",
     "acousticness": "sound",
-    "night": "listening",
-    "era": "listening",
+    "speechiness": "sound",
+    "instrumentalness": "sound",
+    "era": "era",
+    "night": "time",
+    "recency": "recency",
+    "concentration": "artists",
+    "love": "love",
 }
 PLACEHOLDERS: Final = frozenset({"songs", "top_artist", "top_song", "artist_count", "bpm", "era"})
 _ERA_FROM, _ERA_SPAN = 1960, 65  # era 0 is 1960, 1 is 2025
+# How much a pair of archetypes that contradicts how the two sides differ costs, per unit of contradiction.
+ORDER_PENALTY: Final = 1.5
+_ORDER_SLACK: Final = 0.05  # differences smaller than this, on either side, say nothing about order
 
 
 @dataclass(frozen=True)
@@ -59,9 +68,13 @@ class Archetype:
 
     def describe(self, portrait: Portrait) -> str:
         """The first description whose placeholders the portrait can all fill."""
+        return self.describe_facts(portrait.facts)
+
+    def describe_facts(self, facts: Mapping[str, str]) -> str:
+        """The first description whose placeholders these facts can all fill."""
         for template in self.descriptions:
-            if _placeholders(template) <= portrait.facts.keys():
-                return template.format_map(portrait.facts)
+            if _placeholders(template) <= facts.keys():
+                return template.format_map(facts)
         raise AssertionError("parse_archetypes guarantees a description that only needs {songs}")
 
 
@@ -146,45 +159,92 @@ def _weighted_mean(values: FloatArray, weights: FloatArray) -> float | None:
     return float(np.average(values[known], weights=weights[known]))
 
 
-def portrait(table: Table, rows: IntArray) -> Portrait:
-    """What the songs at `rows` (best-representing first) add up to."""
+def dims(table: Table, rows: IntArray, night: FloatArray | None = None) -> dict[str, float]:
+    """Where a character's songs (at `rows`) sit on every dimension archetypes are matched on (0-1).
+
+    `night` is the casting's gated night share per song; without it, time of day is left unknown.
+    """
     weights = table.weight[rows]
-    dims: dict[str, float] = {}
-    for dim in ("energy", "valence", "danceability", "acousticness"):
+    found: dict[str, float] = {}
+    for dim in ("energy", "valence", "danceability", "acousticness", "speechiness", "instrumentalness"):
         if (value := _weighted_mean(table.feature(dim)[rows], weights)) is not None:
-            dims[dim] = value
-    if (night := _weighted_mean(table.night[rows], weights)) is not None:
-        dims["night"] = night
-    facts = {"songs": "one song" if len(rows) == 1 else f"{len(rows)} songs"}
+            found[dim] = value
+    if night is not None and (share := _weighted_mean(night[rows], weights)) is not None:
+        found["night"] = share
     if (year := _weighted_mean(table.year[rows], weights)) is not None:
-        dims["era"] = min(max((year - _ERA_FROM) / _ERA_SPAN, 0.0), 1.0)
-        facts["era"] = f"{int(year) // 10 * 10}s"
+        found["era"] = min(max((year - _ERA_FROM) / _ERA_SPAN, 0.0), 1.0)
+    if (recency := _weighted_mean(table.recency[rows], weights)) is not None:
+        found["recency"] = min(max((recency + 1) / 2, 0.0), 1.0)
+    credited = table.artist[rows] >= 0
+    if credited.any():
+        loved = np.bincount(table.artist[rows][credited], weights=weights[credited])
+        found["concentration"] = float(loved.max() / weights.sum())
+    found["love"] = float(np.mean(love(table.weight[rows]))) if len(rows) else 0.0
+    return found
+
+
+def facts(table: Table, rows: IntArray) -> dict[str, str]:
+    """What a description may say of the songs at `rows` (a soundtrack as shown, in story order)."""
+    found = {"songs": "one song" if len(rows) == 1 else f"{len(rows)} songs"}
+    if len(rows) == 0:
+        return found
+    weights = table.weight[rows]
+    years = table.year[rows]
+    if (~np.isnan(years)).sum() * 2 > len(rows):
+        found["era"] = f"{int(np.nanmedian(years)) // 10 * 10}s"
     tempos = table.feature("tempo")[rows]
-    if _enough(int((~np.isnan(tempos)).sum()), len(rows)):
-        facts["bpm"] = str(round(float(np.nanmedian(tempos))))
+    if (~np.isnan(tempos)).sum() * 2 > len(rows):
+        found["bpm"] = str(round(float(np.nanmedian(tempos))))
     credited = table.artist[rows] >= 0
     if credited.any():
         artist = table.artist[rows][credited]
         loved = np.bincount(artist, weights=weights[credited], minlength=len(table.artists))
-        facts["top_artist"] = table.artists[int(np.argmax(loved))]  # ties go to the first alphabetically
+        found["top_artist"] = table.artists[int(np.argmax(loved))]  # ties go to the first alphabetically
         if (count := len(np.unique(artist))) >= 2:
-            facts["artist_count"] = str(count)
-    if title := (table.tracks[rows[0]].title or "").strip():
-        facts["top_song"] = title
-    return Portrait(dims=dims, facts=facts)
+            found["artist_count"] = str(count)
+    best = int(rows[int(np.argmax(weights))])
+    if title := (table.tracks[best].title or "").strip():
+        found["top_song"] = title
+    return found
+
+
+def portrait(table: Table, members: IntArray, shown: IntArray, night: FloatArray | None = None) -> Portrait:
+    """A character: where its `members` sit (for choosing its archetype) and facts of the `shown` songs."""
+    return Portrait(dims=dims(table, members, night), facts=facts(table, shown))
+
+
+def _contradiction(first: Archetype, second: Archetype, a: Portrait, b: Portrait) -> float:
+    """How much a pair of archetypes says the opposite of how side a differs from side b."""
+    total = 0.0
+    for dim in first.target.keys() & second.target.keys() & a.dims.keys() & b.dims.keys():
+        said = first.target[dim] - second.target[dim]
+        seen = a.dims[dim] - b.dims[dim]
+        if abs(said) > _ORDER_SLACK and abs(seen) > _ORDER_SLACK and (said > 0) != (seen > 0):
+            total += abs(said)
+    return total
 
 
 def choose(a: Portrait, b: Portrait, kind: str) -> tuple[Archetype, Archetype]:
-    """The closest pair of two different archetypes of this kind (or 'any') for characters a and b."""
+    """The best pair of two different archetypes of this kind (or 'any') for characters a and b.
+
+    Each fits its character's own averages, and together they agree with how the two differ: in a
+    library of sad songs the less sad side is the one named for more light.
+    """
     fitting = [arch for arch in archetypes() if arch.kind in (kind, "any")]
+    to_a = [(arch, d) for arch in fitting if (d := arch.distance(a)) is not None]
+    to_b = [(arch, d) for arch in fitting if (d := arch.distance(b)) is not None]
     best: tuple[float, Archetype, Archetype] | None = None
-    for first in fitting:
-        if (to_a := first.distance(a)) is None:
-            continue
-        for second in fitting:
-            if second is first or (to_b := second.distance(b)) is None:
+    for first, near_a in to_a:
+        for second, near_b in to_b:
+            if second is first or (best is not None and near_a + near_b >= best[0] - 1e-12):
                 continue
-            if best is None or to_a + to_b < best[0]:
-                best = (to_a + to_b, first, second)
+            cost = near_a + near_b + ORDER_PENALTY * _contradiction(first, second, a, b)
+            if best is None or cost < best[0] - 1e-12:
+                best = (cost, first, second)
     assert best is not None, "two 'any' archetypes always fit"
     return best[1], best[2]
+
+
+def by_id(ident: str) -> Archetype | None:
+    """The shipped archetype with this id, if there is one."""
+    return next((arch for arch in archetypes() if arch.id == ident), None)

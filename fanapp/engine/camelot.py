@@ -17,20 +17,21 @@ _MINOR_NAMES: Final = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", 
 
 
 class Relation(NamedTuple):
-    """How two Camelot codes mix: a name and the points (0-100) a DJ would give the move."""
+    """How two keys sound when both songs play at once: a name and the points (0-100) it is worth."""
 
     name: str
     points: int
 
 
+# A mash-up layers both songs, so only keys that share (almost) all their notes and their tonal centre's
+# neighbourhood hold: the same key, the relative major/minor (the same seven notes), or one step round
+# the wheel (a fifth apart, six of seven notes). DJ *transition* moves (diagonals, the +2 "energy boost")
+# work one after the other, not on top of each other: layered, they clash.
 SAME: Final = Relation("same key", 100)
-ADJACENT: Final = Relation("adjacent", 90)
-RELATIVE: Final = Relation("relative", 85)
-DIAGONAL: Final = Relation("diagonal", 70)
-LOOSE_DIAGONAL: Final = Relation("loose diagonal", 55)
-ENERGY_BOOST: Final = Relation("energy boost", 50)
-ENERGY_DROP: Final = Relation("energy drop", 50)
+RELATIVE: Final = Relation("relative", 95)
+ADJACENT: Final = Relation("adjacent", 88)
 CLASH: Final = Relation("clash", 0)
+GOOD: Final = (SAME, RELATIVE, ADJACENT)
 
 
 def camelot(key: int, mode: int) -> str:
@@ -69,19 +70,23 @@ def shift(code: str, semitones: int) -> str:
     return f"{(number - 1 + 7 * semitones) % 12 + 1}{letter}"
 
 
-def relation(a: str, b: str) -> Relation:
-    """How mixing from code a into code b sounds, by the harmonic-mixing rules DJs use.
+def open_key(code: str) -> str:
+    """The same key in Open Key notation (Traktor's): "8B" (C major) -> "1d", "8A" (A minor) -> "1m"."""
+    number, letter = parse(code)
+    return f"{(number - 8) % 12 + 1}{'d' if letter == 'B' else 'm'}"
 
-    Points are symmetric; names are too, except that +2 is an "energy boost" and -2 an "energy drop".
-    """
+
+def relation(a: str, b: str) -> Relation:
+    """How codes a and b sound layered (both songs at once), by the overlay rules; symmetric."""
     number_a, letter_a = parse(a)
     number_b, letter_b = parse(b)
     step = (number_b - number_a) % 12
-    if letter_a == letter_b:
-        return {0: SAME, 1: ADJACENT, 11: ADJACENT, 2: ENERGY_BOOST, 10: ENERGY_DROP}.get(step, CLASH)
-    if step == 0:
-        return RELATIVE
-    if step in (1, 11):
-        # Both diagonals share six of seven notes; DJs favour minor to the major clockwise (8A <-> 9B).
-        return DIAGONAL if (letter_a, step) in (("A", 1), ("B", 11)) else LOOSE_DIAGONAL
-    return CLASH
+    if letter_a != letter_b:
+        return RELATIVE if step == 0 else CLASH
+    return {0: SAME, 1: ADJACENT, 11: ADJACENT}.get(step, CLASH)
+
+
+def steps_apart(a: str, b: str) -> int:
+    """How many steps round the wheel two codes are (0-6), ignoring the letter."""
+    step = (parse(b)[0] - parse(a)[0]) % 12
+    return min(step, 12 - step)

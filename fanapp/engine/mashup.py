@@ -1,4 +1,22 @@
-"""Mash-ups: score pairs of one song from each character by the rules of harmonic mixing."""
+"""Mash-ups: two songs played at once, scored by overlay harmony with key lock.
+
+Both songs sound together, so the rules are an overlay's, not a DJ transition's: the keys must be the
+same, relative (the same seven notes) or one step round the Camelot wheel; anything else clashes.
+Tempos are matched by time-stretching with key lock, which leaves keys where they are, up to 8% after
+counting a beat at half or double time. When the keys do not fit, one song may be transposed by one or
+two semitones, at a cost that keeps every transposed pair below an untouched pair that is as good.
+
+One honest scale, in bands that never overlap where it matters:
+
+    60-100  clean: key and tempo both measured and both fit
+    40-58   partly checked: one of them measured and fitting, the other unknown
+    30-48   not checked: neither key nor tempo known (story, mood and era only)
+     0-29   clash: a measured key or tempo that does not fit, whatever the story
+
+so a pair that was not checked never outranks a clean one, and a clash never looks good. The score
+of a pair depends on its two songs alone, so it reads the same in the builder, after a pick, on the
+share page and in the images.
+"""
 
 from __future__ import annotations
 
@@ -9,163 +27,197 @@ from typing import Final
 
 import numpy as np
 
-from fanapp.engine.camelot import (
-    ADJACENT,
-    CODES,
-    DIAGONAL,
-    ENERGY_BOOST,
-    ENERGY_DROP,
-    LOOSE_DIAGONAL,
-    RELATIVE,
-    SAME,
-    key_name,
-    relation,
-)
-from fanapp.engine.history import BoolArray, IntArray, Table, require_tracks
-from fanapp.engine.model import MashupPair
+from fanapp.engine.camelot import ADJACENT, CODES, RELATIVE, SAME, key_name, relation
+from fanapp.engine.history import BoolArray, IntArray, Table, fold, require_tracks
+from fanapp.engine.model import MashupPair, Mix
 from fanapp.engine.profile import FloatArray, TrackProfile
-from fanapp.engine.tempo import MULTIPLES, pitch_steps_array, points_array, tier
+from fanapp.engine.tempo import (
+    HALF_DOUBLE_PENALTY,
+    MULTIPLES,
+    POINTS_CURVE,
+    meeting,
+    points_array,
+    tier,
+    within,
+)
 
-SHORTLIST: Final = 40  # songs per character worth pairing: the most played, plus the arcs
-TEMPO_SHARE, KEY_SHARE, MOOD_SHARE, STORY_SHARE = 0.3, 0.35, 0.15, 0.2
-UNKNOWN_POINTS: Final = 40.0  # a tempo or key we cannot check is a risk, so a little below average
-NEUTRAL_POINTS: Final = 50.0
+HARMONY_SHARE, TEMPO_SHARE, MOOD_SHARE, LOVE_SHARE = 0.45, 0.35, 0.10, 0.10
+# Transposing costs: a semitone is audible on voices, two more so. 15 points per semitone put a transposed
+# same-key pair (85) below an untouched adjacent one (88): touching a song is the last resort.
+SHIFTS: Final = (0, -1, 1, -2, 2)  # tried in this order; the first of equal results wins
+TRANSPOSE_COST: Final = {0: 0.0, 1: 15.0, 2: 30.0}
+NEUTRAL: Final = 50.0
 MOOD_SPAN: Final = 0.5  # energies this far apart (or more) get no mood points
 ERA_SPAN: Final = 20  # years apart that get no era points
-# Without tempo and key a pair can still be a good story, but never outranks a verified harmonic match.
-FALLBACK_FLOOR, FALLBACK_SPAN, FALLBACK_STORY_SHARE = 10.0, 0.75, 0.55
-FALLBACK_NOTE: Final = "no tempo/key known: scored on story and metadata"
-FINALE, ARC_SONG, OTHER_SONG = 1.0, 0.5, 0.0
-PLACE_SHARE: Final = 0.8  # in the story term, a song's place in its arc; how loved it is settles the rest
+LOVE_HALF: Final = 3.0  # a song's weight at which it counts as half loved
 
-_KEY_POINTS: Final = np.array([[relation(a, b).points for b in CODES] for a in CODES])
+CLEAN_FLOOR, PARTIAL_FLOOR, PARTIAL_TOP, UNCHECKED_FLOOR, UNCHECKED_TOP, CLASH_TOP = 60, 40, 58, 30, 48, 29
+# The least a clean pair can make of its measured points: the loosest key (adjacent, transposed two
+# semitones), the loosest tempo (8% at double time), nothing for mood and love. It maps to CLEAN_FLOOR.
+RAW_MIN: Final = HARMONY_SHARE * (ADJACENT.points - TRANSPOSE_COST[2]) + TEMPO_SHARE * (
+    POINTS_CURVE[-1][1] - HALF_DOUBLE_PENALTY
+)
+
+NOT_CHECKED: Final = "not checked: no key/tempo known"
+NO_KEY: Final = "not checked: no key known"
+NO_TEMPO: Final = "not checked: no tempo known"
+
+_KEY_POINTS: Final = np.array([[relation(a, b).points for b in CODES] for a in CODES], dtype=np.float64)
 _MULTIPLES: Final = np.array(MULTIPLES)
+_SEMITONES: Final = {1: "a semitone", 2: "two semitones"}
 
 
 @dataclass(frozen=True, eq=False)
-class Side:
-    """One character's candidate songs and their place in its story (1 finale, 0.5 arc song, 0 other)."""
-
-    table: Table
-    story: FloatArray
-
-
-def shortlist(weight: FloatArray, must: IntArray, size: int = SHORTLIST) -> IntArray:
-    """Rows worth pairing, most played first: the `size` most played plus the rows in `must`.
-
-    Pairing only these keeps the search linear in the history, and a mash-up of deep cuts
-    nobody plays would make a poor finale anyway.
-    """
-    by_love = np.lexsort((np.arange(len(weight)), -weight))
-    rows = np.union1d(by_love[:size], must).astype(np.int64)
-    return rows[np.lexsort((rows, -weight[rows]))]
-
-
-@dataclass(frozen=True, eq=False)
-class _Grid:
+class Grid:
     """Every component of every pair's score, as (songs in A) x (songs in B) arrays."""
 
-    multiple: FloatArray
-    ratio: FloatArray  # speed change for B's song to meet A's tempo
-    drift: FloatArray
-    tempo_known: BoolArray
-    steps: IntArray  # semitones B's song moves when a DJ pitches it by `ratio`
-    shifted: IntArray  # B's Camelot index after pitching
     key_known: BoolArray
+    key_good: BoolArray
+    shift: IntArray  # semitones B would move (transposing A instead moves it the other way)
+    harmony: FloatArray
+    tempo_known: BoolArray
+    tempo_good: BoolArray
+    multiple: FloatArray
+    drift: FloatArray
+    tempo: FloatArray
     mood: FloatArray  # NaN when neither energy nor valence is known for both
-    story: FloatArray
-    uses_features: BoolArray
-    score: FloatArray
+    love: FloatArray
+    era: FloatArray
+    score: FloatArray  # -inf for pairs that may not be made (the same song, a shared artist)
+
+
+def love(weight: FloatArray) -> FloatArray:
+    """How loved songs are, 0-1, from their weights alone (so a pair's score needs no other songs)."""
+    result: FloatArray = weight / (weight + LOVE_HALF)
+    return result
 
 
 def _closeness(a: FloatArray, b: FloatArray, span: float) -> FloatArray:
     """100 for equal values falling to 0 at `span` apart, NaN where either is unknown."""
-    return 100 * np.clip(1 - np.abs(a[:, None] - b[None, :]) / span, 0.0, 1.0)
+    result: FloatArray = 100 * np.clip(1 - np.abs(a[:, None] - b[None, :]) / span, 0.0, 1.0)
+    return result
 
 
-def _score(a: Side, b: Side) -> _Grid:
-    ta, tb = a.table.feature("tempo")[:, None], b.table.feature("tempo")[None, :]
-    tempo_known = ~np.isnan(ta) & ~np.isnan(tb)
-    logs = np.stack([np.log(ta / (tb * m)) for m in MULTIPLES])
+def _artists(track: TrackProfile) -> frozenset[str]:
+    return frozenset(f for name in track.artists or () if isinstance(name, str) and (f := fold(name)))
+
+
+def forbidden(a: Table, b: Table) -> BoolArray:
+    """Pairs that may not be made: a song with itself, or two songs that share an artist."""
+    same = np.array(a.ids, dtype=object)[:, None] == np.array(b.ids, dtype=object)[None, :]
+    a_sets, b_sets = [_artists(t) for t in a.tracks], [_artists(t) for t in b.tracks]
+    shared = np.array([[bool(x & y) for y in b_sets] for x in a_sets], dtype=bool).reshape(len(a), len(b))
+    result: BoolArray = same | shared
+    return result
+
+
+def _harmony(a: Table, b: Table) -> tuple[BoolArray, BoolArray, IntArray, FloatArray]:
+    ca, cb = a.code[:, None], b.code[None, :]
+    known = (ca >= 0) & (cb >= 0)
+    ca0, cb0 = np.maximum(ca, 0), np.maximum(cb, 0)
+    options = []
+    for semitones in SHIFTS:
+        moved = cb0 // 12 * 12 + (cb0 % 12 + 7 * semitones) % 12
+        points = _KEY_POINTS[ca0, moved]
+        options.append(np.where(points > 0, points - TRANSPOSE_COST[abs(semitones)], -np.inf))
+    stacked = np.stack(options)
+    best = np.argmax(stacked, axis=0)
+    value = np.take_along_axis(stacked, best[None], axis=0)[0]
+    good = known & np.isfinite(value)
+    shift = np.where(good, np.array(SHIFTS)[best], 0).astype(np.int64)
+    return known, good, shift, np.where(good, value, 0.0)
+
+
+def _tempo(a: Table, b: Table) -> tuple[BoolArray, BoolArray, FloatArray, FloatArray, FloatArray]:
+    ta, tb = a.feature("tempo")[:, None], b.feature("tempo")[None, :]
+    known = ~np.isnan(ta) & ~np.isnan(tb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.stack([np.log(ta / (tb * m)) for m in MULTIPLES])
     pick = np.argmin(np.where(np.isnan(logs), np.inf, np.abs(logs)), axis=0)
-    log_ratio = np.where(tempo_known, np.take_along_axis(logs, pick[None], axis=0)[0], 0.0)
+    log_ratio = np.where(known, np.take_along_axis(logs, pick[None], axis=0)[0], 0.0)
     drift = np.expm1(np.abs(log_ratio))
-    tempo = np.where(tempo_known, points_array(drift, _MULTIPLES[pick]), UNKNOWN_POINTS)
+    multiple = _MULTIPLES[pick]
+    good = known & within(drift)
+    return known, good, multiple, drift, np.where(known, points_array(drift, multiple), 0.0)
 
-    steps = pitch_steps_array(log_ratio)
-    ca, cb = a.table.code[:, None], b.table.code[None, :]
-    shifted = np.where(cb >= 0, cb // 12 * 12 + (cb % 12 + 7 * steps) % 12, -1)
-    key_known = (ca >= 0) & (shifted >= 0)
-    key = np.where(key_known, _KEY_POINTS[np.maximum(ca, 0), np.maximum(shifted, 0)], UNKNOWN_POINTS)
 
-    energy = _closeness(a.table.feature("energy"), b.table.feature("energy"), MOOD_SPAN)
-    valence = _closeness(a.table.feature("valence"), b.table.feature("valence"), MOOD_SPAN)
+def grid(a: Table, b: Table) -> Grid:
+    """Score every pair of one song of `a` with one of `b`."""
+    key_known, key_good, shift, harmony = _harmony(a, b)
+    tempo_known, tempo_good, multiple, drift, tempo = _tempo(a, b)
+    energy = _closeness(a.feature("energy"), b.feature("energy"), MOOD_SPAN)
+    valence = _closeness(a.feature("valence"), b.feature("valence"), MOOD_SPAN)
     mood = np.where(np.isnan(energy), valence, energy)
-    place = (a.story[:, None] + b.story[None, :]) / 2
-    loved = (
-        a.table.weight[:, None] / a.table.weight.max() + b.table.weight[None, :] / b.table.weight.max()
-    ) / 2
-    story = 100 * (PLACE_SHARE * place + (1 - PLACE_SHARE) * loved)
+    loved = 100 * (love(a.weight)[:, None] + love(b.weight)[None, :]) / 2
+    era = _closeness(a.year, b.year, ERA_SPAN)
+    mood_or_neutral = np.where(np.isnan(mood), NEUTRAL, mood)
+    extras = MOOD_SHARE * mood_or_neutral + LOVE_SHARE * loved
 
-    era = _closeness(a.table.year, b.table.year, ERA_SPAN)
-    meta = np.stack([mood, era, _closeness(a.table.night, b.table.night, 1.0)])
-    counted = (~np.isnan(meta)).sum(axis=0)
-    meta_points = np.where(counted > 0, np.nansum(meta, axis=0) / np.maximum(counted, 1), NEUTRAL_POINTS)
-
-    uses_features = tempo_known | key_known
-    measured = (
-        TEMPO_SHARE * tempo
-        + KEY_SHARE * key
-        + MOOD_SHARE * np.where(np.isnan(mood), NEUTRAL_POINTS, mood)
-        + STORY_SHARE * story
+    clash = (key_known & ~key_good) | (tempo_known & ~tempo_good)
+    full = HARMONY_SHARE * harmony + TEMPO_SHARE * tempo + extras
+    clean = CLEAN_FLOOR + (100 - CLEAN_FLOOR) * np.clip((full - RAW_MIN) / (100 - RAW_MIN), 0.0, 1.0)
+    share = np.where(key_known, HARMONY_SHARE, 0.0) + np.where(tempo_known, TEMPO_SHARE, 0.0)
+    one = (HARMONY_SHARE * harmony * key_known + TEMPO_SHARE * tempo * tempo_known + extras) / (
+        share + MOOD_SHARE + LOVE_SHARE
     )
-    fallback = FALLBACK_FLOOR + FALLBACK_SPAN * (
-        FALLBACK_STORY_SHARE * story + (1 - FALLBACK_STORY_SHARE) * meta_points
+    partial = PARTIAL_FLOOR + (PARTIAL_TOP - PARTIAL_FLOOR) * one / 100
+    facts = np.stack([mood, era, loved])
+    counted = (~np.isnan(facts)).sum(axis=0)
+    meta = np.nansum(facts, axis=0) / np.maximum(counted, 1)
+    unchecked = UNCHECKED_FLOOR + (UNCHECKED_TOP - UNCHECKED_FLOOR) * meta / 100
+    clashing = (
+        CLASH_TOP
+        * (
+            HARMONY_SHARE * np.where(key_known, harmony, NEUTRAL)
+            + TEMPO_SHARE * np.where(tempo_known, tempo, NEUTRAL)
+            + extras
+        )
+        / 100
     )
-    score = np.clip(np.where(uses_features, measured, fallback), 0.0, 100.0)
-    same_song = np.array(a.table.ids, dtype=object)[:, None] == np.array(b.table.ids, dtype=object)[None, :]
-    return _Grid(
-        multiple=_MULTIPLES[pick],
-        ratio=np.exp(log_ratio),
-        drift=drift,
-        tempo_known=tempo_known,
-        steps=steps,
-        shifted=shifted,
+    score = np.select(
+        [clash, key_known & tempo_known, key_known | tempo_known], [clashing, clean, partial], unchecked
+    )
+    return Grid(
         key_known=key_known,
+        key_good=key_good,
+        shift=shift,
+        harmony=harmony,
+        tempo_known=tempo_known,
+        tempo_good=tempo_good,
+        multiple=multiple,
+        drift=drift,
+        tempo=tempo,
         mood=mood,
-        story=story,
-        uses_features=uses_features,
-        score=np.where(same_song, -np.inf, score),
+        love=loved,
+        era=era,
+        score=np.where(forbidden(a, b), -np.inf, np.clip(score, 0.0, 100.0)),
     )
 
 
-def best_pairs(a: Side, b: Side, top: int) -> tuple[MashupPair, ...]:
-    """The `top` best pairs of one song from each side, best first, each with its reasons."""
-    if top <= 0 or len(a.table) == 0 or len(b.table) == 0:
+def best_pairs(a: Table, b: Table, top: int, *, bonus: FloatArray | None = None) -> tuple[MashupPair, ...]:
+    """The `top` best pairs of one song of `a` with one of `b`, best first, each with its reasons.
+
+    Ties on the score go to the larger `bonus` (how well each pair ends its two stories), then to
+    the earlier rows.
+    """
+    if top <= 0 or len(a) == 0 or len(b) == 0:
         return ()
-    with np.errstate(invalid="ignore", divide="ignore"):  # unknown values are NaN and masked above
-        grid = _score(a, b)
-    rows, cols = np.indices(grid.score.shape)
-    order = np.lexsort((cols.ravel(), rows.ravel(), -grid.story.ravel(), -grid.score.ravel()))
+    found = grid(a, b)
+    rows, cols = np.indices(found.score.shape)
+    extra = np.zeros(found.score.shape) if bonus is None else bonus
+    order = np.lexsort((cols.ravel(), rows.ravel(), -extra.ravel(), -found.score.ravel()))
     pairs = []
     for flat in order[:top]:
         i, j = int(rows.flat[flat]), int(cols.flat[flat])
-        if not np.isfinite(grid.score[i, j]):
+        if not np.isfinite(found.score[i, j]):
             break
-        pairs.append(
-            MashupPair(
-                a_id=a.table.ids[i],
-                b_id=b.table.ids[j],
-                score=round(float(grid.score[i, j])),
-                reasons=_Reasons(a, b, grid, i, j).collect(),
-                uses_features=bool(grid.uses_features[i, j]),
-            )
-        )
+        pairs.append(explain(a, b, found, i, j))
     return tuple(pairs)
 
 
 def _title(track: TrackProfile) -> str:
-    return f"'{track.title.strip()}'" if track.title and track.title.strip() else "an untitled song"
+    title = track.title.strip() if isinstance(track.title, str) else ""
+    return f"'{title}'" if title else "an untitled song"
 
 
 def _bpm(value: float) -> str:
@@ -178,78 +230,162 @@ def _percent(fraction: float) -> str:
     return f"{whole}%" if tier(whole / 100) == tier(fraction) else f"{fraction * 100:.1f}%"
 
 
-class _Reasons:
-    """Readable reasons for one pair, in the order a fan would ask: beat, key, mood, story."""
+def _key(code: str) -> str:
+    return f"{code} ({key_name(code)})"
 
-    def __init__(self, a: Side, b: Side, grid: _Grid, i: int, j: int) -> None:
-        self.a, self.b, self.grid, self.i, self.j = a, b, grid, i, j
-        self.track_a, self.track_b = a.table.tracks[i], b.table.tracks[j]
 
-    def collect(self) -> tuple[str, ...]:
-        """Every reason for the pair, or the honest fallback ones when neither tempo nor key is known."""
-        if not self.grid.uses_features[self.i, self.j]:
-            found = [FALLBACK_NOTE, *self.era(), *self.daytime(), *self.mood(), self.story()]
+_PITCHES: Final = ("C", "C♯/D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+
+
+def explain(a: Table, b: Table, found: Grid, i: int, j: int) -> MashupPair:
+    """The pair at row i of `a` and row j of `b`: its score, its mix and its reasons in words."""
+    return _Explained(a, b, found, i, j).pair()
+
+
+class _Explained:
+    """One pair as measured, and in words, in the order a fan asks: beat, key, mood, love."""
+
+    def __init__(self, a: Table, b: Table, found: Grid, i: int, j: int) -> None:
+        self.a, self.b, self.g, self.i, self.j = a, b, found, i, j
+        self.track_a, self.track_b = a.tracks[i], b.tracks[j]
+        self.titles = (_title(self.track_a), _title(self.track_b))
+
+    def pair(self) -> MashupPair:
+        mix = self.mix()
+        reasons = [*self.tempo(mix), *self.key(mix), *self.mood(), self.love()]
+        if mix.verdict == "not checked":
+            unchecked = ("tempo not checked", "key not checked")
+            reasons = [NOT_CHECKED, *self.era(), *[r for r in reasons if not r.startswith(unchecked)]]
+        return MashupPair(
+            a_id=self.a.ids[self.i],
+            b_id=self.b.ids[self.j],
+            score=round(float(self.g.score[self.i, self.j])),
+            reasons=tuple(reasons),
+            mix=mix,
+        )
+
+    def mix(self) -> Mix:
+        g, i, j = self.g, self.i, self.j
+        code_a, code_b = int(self.a.code[i]), int(self.b.code[j])
+        pitch_a, pitch_b = int(self.a.pitch[i]), int(self.b.pitch[j])
+        semitones = int(g.shift[i, j])
+        transposed = shifted = None
+        if semitones:
+            # Pitch the less-loved song, so the one the listener knows best sounds as they know it.
+            if self.a.weight[i] < self.b.weight[j]:
+                transposed, semitones = "a", -semitones
+                shifted = CODES[code_a // 12 * 12 + (code_a % 12 + 7 * semitones) % 12]
+            else:
+                transposed = "b"
+                shifted = CODES[code_b // 12 * 12 + (code_b % 12 + 7 * semitones) % 12]
+        key_check = "unknown" if not g.key_known[i, j] else "good" if g.key_good[i, j] else "clash"
+        tempo_check = "unknown" if not g.tempo_known[i, j] else "good" if g.tempo_good[i, j] else "clash"
+        relation_name = None
+        if key_check != "unknown":
+            heard_a = shifted if transposed == "a" else CODES[code_a]
+            heard_b = shifted if transposed == "b" else CODES[code_b]
+            relation_name = relation(str(heard_a), str(heard_b)).name
+        bpm_a, bpm_b = float(self.a.feature("tempo")[i]), float(self.b.feature("tempo")[j])
+        multiple = float(g.multiple[i, j]) if tempo_check != "unknown" else 1.0
+        if "clash" in (key_check, tempo_check):
+            verdict, label = "clash", ""
+        elif key_check == tempo_check == "good":
+            verdict, label = "clean", ""
+        elif key_check == tempo_check == "unknown":
+            verdict, label = "not checked", NOT_CHECKED
         else:
-            found = [*self.tempo(), *self.key(), *self.mood(), self.story()]
-        return tuple(found)
+            verdict, label = "partly checked", NO_KEY if key_check == "unknown" else NO_TEMPO
+        return Mix(
+            a_key=CODES[code_a] if code_a >= 0 else None,
+            b_key=CODES[code_b] if code_b >= 0 else None,
+            a_pitch=_PITCHES[pitch_a] if pitch_a >= 0 else None,
+            b_pitch=_PITCHES[pitch_b] if pitch_b >= 0 else None,
+            transposed=transposed,
+            semitones=semitones,
+            shifted=shifted,
+            relation=relation_name,
+            key_check=key_check,
+            a_bpm=None if math.isnan(bpm_a) else round(bpm_a, 1),
+            b_bpm=None if math.isnan(bpm_b) else round(bpm_b, 1),
+            multiple=multiple,
+            meet_bpm=round(meeting(bpm_a, bpm_b, multiple), 1) if tempo_check == "good" else None,
+            drift=round(float(g.drift[i, j]), 4) if tempo_check != "unknown" else None,
+            tempo_check=tempo_check,
+            verdict=verdict,
+            label=label,
+        )
 
-    def _unknown(self, known: tuple[bool, bool], what: str, unchecked: str) -> str:
-        tracks = (self.track_a, self.track_b)
-        missing = " and ".join(_title(track) for track, ok in zip(tracks, known, strict=True) if not ok)
-        return f"{what} unknown for {missing}: {unchecked}"
+    def _missing(self, known: tuple[bool, bool]) -> str:
+        return " or ".join(t for t, ok in zip(self.titles, known, strict=True) if not ok)
 
-    def tempo(self) -> list[str]:
-        g, i, j = self.grid, self.i, self.j
-        bpm_a, bpm_b = float(self.a.table.feature("tempo")[i]), float(self.b.table.feature("tempo")[j])
-        if not g.tempo_known[i, j]:
-            known = (not math.isnan(bpm_a), not math.isnan(bpm_b))
-            return [self._unknown(known, "tempo", "beatmatching not checked")]
-        drift = float(g.drift[i, j])
-        within = tier(drift)
-        both = f"{_bpm(bpm_a)} and {_bpm(bpm_b)} BPM"
-        if g.multiple[i, j] != 1.0:
-            if within is None:
-                return [f"{both}: too far apart to beatmatch, even at double time"]
-            return [
-                f"{both}: one plays at double time" + (f", {_percent(drift)} apart" if drift >= 0.01 else "")
+    def tempo(self, mix: Mix) -> list[str]:
+        if mix.tempo_check == "unknown":
+            missing = self._missing((mix.a_bpm is not None, mix.b_bpm is not None))
+            return [f"tempo not checked: no tempo known for {missing}"]
+        assert mix.a_bpm is not None and mix.b_bpm is not None and mix.drift is not None
+        title_a, title_b = self.titles
+        counted = {2.0: "counted at double time", 0.5: "counted at half time"}.get(mix.multiple)
+        b_side = f"{title_b} {_bpm(mix.b_bpm)} BPM" + (
+            f" {counted} ({_bpm(mix.b_bpm * mix.multiple)})" if counted else ""
+        )
+        both = f"{title_a} {_bpm(mix.a_bpm)} BPM and {b_side}"
+        if mix.tempo_check == "clash":
+            return [f"{both}: {_percent(mix.drift)} apart, too far to stretch (8% at most)"]
+        assert mix.meet_bpm is not None
+        if mix.drift < 0.005:
+            return [f"{both}: the same tempo"]
+        return [
+            f"{both}: {_percent(mix.drift)} apart, both stretched to {_bpm(mix.meet_bpm)} BPM "
+            "with key lock, keys unchanged"
+        ]
+
+    def key(self, mix: Mix) -> list[str]:
+        if mix.key_check == "unknown":
+            half = [
+                f"{title} is in {pitch} but its mode is unknown"
+                for title, pitch, code in zip(
+                    self.titles, (mix.a_pitch, mix.b_pitch), (mix.a_key, mix.b_key), strict=True
+                )
+                if pitch is not None and code is None
             ]
-        if within is None:
-            return [f"{both}: too far apart to beatmatch cleanly"]
-        if drift < 0.015:
-            return [f"both about {_bpm((bpm_a + bpm_b) / 2)} BPM"]
-        ease = {3: "a seamless", 6: "an easy", 8: "a stretchy"}[within]
-        return [f"{both}: {_percent(drift)} apart, {ease} beatmatch"]
-
-    def key(self) -> list[str]:
-        g, i, j = self.grid, self.i, self.j
-        code_a, code_b = int(self.a.table.code[i]), int(self.b.table.code[j])
-        if not g.key_known[i, j]:
-            return [self._unknown((code_a >= 0, code_b >= 0), "key", "harmony not checked")]
-        name_a, name_b = CODES[code_a], CODES[code_b]
+            missing = self._missing((mix.a_key is not None, mix.b_key is not None))
+            return [f"key not checked: no key known for {missing}", *half]
+        assert mix.a_key is not None and mix.b_key is not None
+        if mix.key_check == "clash":
+            return [
+                f"{_key(mix.a_key)} and {_key(mix.b_key)} clash, even with one song transposed "
+                "by up to two semitones"
+            ]
         found = []
-        if g.steps[i, j]:
-            name_b = CODES[int(g.shifted[i, j])]
-            ratio = float(g.ratio[i, j])
-            direction = "up" if ratio > 1 else "down"
-            percent = round(abs(ratio - 1) * 100)
+        heard_a, heard_b = mix.a_key, mix.b_key
+        if mix.transposed is not None and mix.shifted is not None:
+            title = self.titles[0] if mix.transposed == "a" else self.titles[1]
+            direction = "up" if mix.semitones > 0 else "down"
             found.append(
-                f"pitching {_title(self.track_b)} {direction} {percent}% to meet the tempo "
-                f"moves it from {CODES[code_b]} to {name_b}"
+                f"{title} is transposed {direction} {_SEMITONES[abs(mix.semitones)]} "
+                f"to {key_name(mix.shifted)} ({mix.shifted})"
             )
-        found.append(_key_phrase(name_a, name_b))
+            heard_a, heard_b = (mix.shifted, mix.b_key) if mix.transposed == "a" else (mix.a_key, mix.shifted)
+        move = relation(heard_a, heard_b)
+        if move == SAME:
+            found.append(f"both in {_key(heard_a)}: the same key")
+        elif move == RELATIVE:
+            found.append(f"{_key(heard_a)} and {_key(heard_b)}: relative keys, the same seven notes")
+        else:
+            found.append(f"{_key(heard_a)} and {_key(heard_b)}: one step round the wheel, six notes shared")
         return found
 
     def mood(self) -> list[str]:
         i, j = self.i, self.j
         for name, label in (("energy", "energy"), ("valence", "mood")):
-            value_a, value_b = float(self.a.table.feature(name)[i]), float(self.b.table.feature(name)[j])
+            value_a, value_b = float(self.a.feature(name)[i]), float(self.b.feature(name)[j])
             if not (math.isnan(value_a) or math.isnan(value_b)):
-                alike = "similar" if abs(value_a - value_b) <= 0.15 else "different"
+                alike = "similar" if abs(value_a - value_b) <= 0.15 else "contrasting"
                 return [f"{alike} {label} ({value_a:.2f} vs {value_b:.2f})"]
         return []
 
     def era(self) -> list[str]:
-        year_a, year_b = float(self.a.table.year[self.i]), float(self.b.table.year[self.j])
+        year_a, year_b = float(self.a.year[self.i]), float(self.b.year[self.j])
         if math.isnan(year_a) or math.isnan(year_b):
             return []
         if int(year_a) // 10 == int(year_b) // 10:
@@ -257,73 +393,43 @@ class _Reasons:
         gap = abs(year_a - year_b)
         if gap >= ERA_SPAN:
             return [f"released {year_a:.0f} and {year_b:.0f}, decades apart"]
-        return [
-            f"released {year_a:.0f} and {year_b:.0f}, {'close in time' if gap <= 5 else 'a few years apart'}"
-        ]
+        return [f"released {year_a:.0f} and {year_b:.0f}, {'close in time' if gap <= 5 else 'years apart'}"]
 
-    def daytime(self) -> list[str]:
-        night_a, night_b = float(self.a.table.night[self.i]), float(self.b.table.night[self.j])
-        if math.isnan(night_a) or math.isnan(night_b):
-            return []
-        if (night_a >= 0.5) == (night_b >= 0.5):
-            return ["both played mostly at night" if night_a >= 0.5 else "both played mostly by day"]
-        return ["one is played at night, the other by day"]
-
-    def story(self) -> str:
-        place_a, place_b = float(self.a.story[self.i]), float(self.b.story[self.j])
-        if place_a == FINALE and place_b == FINALE:
-            return "both are finales"
-        if FINALE in (place_a, place_b):
-            return f"{_title(self.track_a if place_a == FINALE else self.track_b)} is a finale"
-        if place_a > OTHER_SONG and place_b > OTHER_SONG:
-            return "both are part of the story"
-        if place_a > OTHER_SONG or place_b > OTHER_SONG:
-            return f"{_title(self.track_a if place_a > OTHER_SONG else self.track_b)} is part of the story"
-        return "two deeper cuts from the history"
+    def love(self) -> str:
+        loved = love(np.array([self.a.weight[self.i], self.b.weight[self.j]]))
+        favourite = loved >= 0.6
+        if favourite.all():
+            return "two of your favourites"
+        if favourite.any():
+            return f"{self.titles[0] if favourite[0] else self.titles[1]} is one of your favourites"
+        return "two songs from deeper in your history"
 
 
-def _key_phrase(code_a: str, code_b: str) -> str:
-    """How two Camelot codes mix, in words."""
-    move = relation(code_a, code_b)
-    if move == SAME:
-        return f"both in {code_a} ({key_name(code_a)}): the same key"
-    if move == ADJACENT:
-        return f"{code_a} and {code_b} sit next to each other on the Camelot wheel"
-    if move == RELATIVE:
-        pair = "minor and major" if code_a.endswith("A") else "major and minor"
-        return f"{code_a} and {code_b}: relative {pair}"
-    if move == DIAGONAL:
-        return f"{code_a} and {code_b}: a diagonal step on the Camelot wheel"
-    if move == LOOSE_DIAGONAL:
-        return f"{code_a} and {code_b}: a looser diagonal step on the Camelot wheel"
-    if move == ENERGY_BOOST:
-        return f"a +2 jump ({code_a} to {code_b}): a risky energy boost"
-    if move == ENERGY_DROP:
-        return f"a -2 step ({code_a} to {code_b}): a risky energy drop"
-    return f"{code_a} and {code_b} clash: their keys do not mix"
-
-
-def _soundtrack(tracks: Sequence[TrackProfile]) -> Side:
-    """A soundtrack in story order as a side: its last song is the finale, the others arc songs."""
+def _table(tracks: Sequence[TrackProfile]) -> Table:
     unique: dict[str, TrackProfile] = {}
     for track in tracks:
         unique.setdefault(track.stable_id, track)
-    table = Table.of(list(unique.values()))
-    finale = table.ids.index(tracks[-1].stable_id)
-    rows = shortlist(table.weight, np.array([finale]))
-    story = np.where(rows == finale, FINALE, ARC_SONG)
-    return Side(table=table.take(rows), story=story)
+    return Table.of(list(unique.values()))
 
 
 def score_mashups(
     a: Sequence[TrackProfile], b: Sequence[TrackProfile], *, top: int = 3
 ) -> tuple[MashupPair, ...]:
-    """The best mash-ups of one song from soundtrack `a` with one from soundtrack `b`, best first.
+    """The best mash-ups of one song of `a` with one of `b`, best first.
 
-    Both soundtracks are in story order, so each one's last song is its finale. A song never pairs
-    with itself, and an empty soundtrack gives no pairs.
+    A song never pairs with itself or with a song that shares an artist; an empty side gives no pairs.
     """
     a_songs, b_songs = require_tracks(a), require_tracks(b)
     if not a_songs or not b_songs or top <= 0:
         return ()
-    return best_pairs(_soundtrack(a_songs), _soundtrack(b_songs), top)
+    return best_pairs(_table(a_songs), _table(b_songs), top)
+
+
+def score_pair(a: TrackProfile, b: TrackProfile) -> MashupPair | None:
+    """The mash-up of exactly these two songs, or None when they may not be paired (one artist, one song)."""
+    (track_a,), (track_b,) = require_tracks([a]), require_tracks([b])
+    table_a, table_b = Table.of([track_a]), Table.of([track_b])
+    found = grid(table_a, table_b)
+    if not np.isfinite(found.score[0, 0]):
+        return None
+    return explain(table_a, table_b, found, 0, 0)

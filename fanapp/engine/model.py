@@ -32,7 +32,10 @@ class Placement:
 
 @dataclass(frozen=True)
 class Character:
-    """One of the episode's two characters: an archetype, a one-line description, an arc and its songs."""
+    """One of the episode's two characters: an archetype, a one-line description, an arc and its songs.
+
+    `notes` tell the visitor, in the show's words, which songs the engine cut or swapped and why.
+    """
 
     key: str
     name: str
@@ -40,24 +43,65 @@ class Character:
     archetype: str
     arc: tuple[Placement, ...]
     member_ids: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Mix:
+    """How two songs play at once, as measured: what every surface draws (wheel, tempo bar) and says.
+
+    Keys are Camelot codes (None when unknown); `transposed` names the song pitched ("a" or "b") by
+    `semitones`, landing on `shifted`. Tempo: `multiple` is how b's beat is counted (2 = double time)
+    and both songs are stretched, with key lock, to `meet_bpm`. Each check is "good", "clash" or
+    "unknown"; `verdict` sums them up ("clean", "clash", "partly checked", "not checked") and `label`
+    is the honest caption for anything not checked ("" for a clean or clashing pair).
+    """
+
+    a_key: str | None
+    b_key: str | None
+    a_pitch: str | None
+    b_pitch: str | None
+    transposed: str | None
+    semitones: int
+    shifted: str | None
+    relation: str | None
+    key_check: str
+    a_bpm: float | None
+    b_bpm: float | None
+    multiple: float
+    meet_bpm: float | None
+    drift: float | None
+    tempo_check: str
+    verdict: str
+    label: str
 
 
 @dataclass(frozen=True)
 class MashupPair:
-    """A song from character A and one from B that could be mashed up, scored 0-100 with readable reasons."""
+    """A song from character A and one from B to play at once, scored 0-100 with readable reasons."""
 
     a_id: str
     b_id: str
     score: int
     reasons: tuple[str, ...]
-    uses_features: bool
+    mix: Mix
+
+    @property
+    def verified(self) -> bool:
+        """Whether both key and tempo were measured and checked for this pair."""
+        return self.mix.key_check != "unknown" and self.mix.tempo_check != "unknown"
 
 
 @dataclass(frozen=True)
 class Proposal:
-    """A whole episode proposal: two characters, up to three mash-ups (best first), and the split's basis."""
+    """A whole episode proposal: two characters, up to three mash-ups (best first), and the split's basis.
+
+    The first mash-up pairs the two finales. `candidates` are each character's finale candidates (song
+    ids), the pool the builder searches again after every edit.
+    """
 
     a: Character
     b: Character
     mashups: tuple[MashupPair, ...]
     basis: str
+    candidates: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())

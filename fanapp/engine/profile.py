@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import operator
 from collections.abc import Mapping, Sequence
@@ -63,6 +64,15 @@ def rank_score(rank: object) -> float:
     return 0.0
 
 
+def rank_weight(top_ranks: Mapping[str, int] | None) -> float:
+    """What a song's places in the top lists add to how loved it is (0 when it is in none)."""
+    ranks = 0.0
+    if top_ranks:
+        for time_range, rank in top_ranks.items():
+            ranks += _RANGE_WEIGHT.get(time_range, _OTHER_RANGE_WEIGHT) * rank_score(rank)
+    return ranks
+
+
 @dataclass(frozen=True, slots=True)
 class Feature:
     """One measured value and where it came from ("demo", "spotify", "deezer", "reccobeats", ...)."""
@@ -116,7 +126,10 @@ def feature_matrix(all_features: Sequence[Features]) -> FloatArray:
 
     The same rules as `Features.get`, vectorised: the engine reads thousands of songs per request.
     """
-    flat = [math.nan if f is None else f.value for x in all_features for f in _ALL_FEATURES(x)]
+    flat = [
+        math.nan if f is None else f.value
+        for f in itertools.chain.from_iterable(map(_ALL_FEATURES, all_features))
+    ]
     try:
         matrix = np.array(flat, dtype=np.float64).reshape(len(all_features), len(FEATURE_NAMES))
     except (TypeError, ValueError, OverflowError):
@@ -167,9 +180,10 @@ class TrackProfile:
 
     def weight(self) -> float:
         """How much the listener cares about this song (> 0): top-list ranks, plays and saving it."""
-        ranks = 0.0
-        if self.top_ranks:
-            for time_range, rank in self.top_ranks.items():
-                ranks += _RANGE_WEIGHT.get(time_range, _OTHER_RANGE_WEIGHT) * rank_score(rank)
         plays = min(self.plays, _MOST_PLAYS)
-        return 0.25 + ranks + math.log1p(plays) + (0.5 if self.saved_at is not None else 0.0)
+        return (
+            0.25
+            + rank_weight(self.top_ranks)
+            + math.log1p(plays)
+            + (0.5 if self.saved_at is not None else 0.0)
+        )

@@ -142,6 +142,6 @@ def test_odd_listening_data_does_not_break_anything() -> None:
 
 def test_score_mashups_with_only_bad_values() -> None:
     bad = Features.of("bad", tempo=float("nan"), key=12, mode=0.5, energy=float("inf"))
-    pairs = score_mashups([song("a", features=bad)], [song("b", features=bad)])
+    pairs = score_mashups([song("a", features=bad)], [song("b", artist="Someone else", features=bad)])
     assert len(pairs) == 1
-    assert not pairs[0].uses_features
+    assert not pairs[0].verified and pairs[0].mix.verdict == "not checked"

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fanapp.engine import camelot as camelot_from_package
-from fanapp.engine.camelot import CODES, camelot, index, key_name, parse, relation, shift
+from fanapp.engine.camelot import CODES, camelot, index, key_name, open_key, parse, relation, shift
 
 # Every pitch class (C=0) in minor (mode 0) and major (mode 1), as printed on the wheel.
 WHEEL = {
@@ -103,48 +103,58 @@ def test_shift_matches_transposing_the_key(key: int, mode: int) -> None:
     ("a", "b", "name", "points"),
     [
         ("8A", "8A", "same key", 100),
-        ("8A", "9A", "adjacent", 90),
-        ("8A", "7A", "adjacent", 90),
-        ("12A", "1A", "adjacent", 90),
-        ("1B", "12B", "adjacent", 90),
-        ("8A", "8B", "relative", 85),
-        ("8B", "8A", "relative", 85),
-        ("8A", "9B", "diagonal", 70),
-        ("9B", "8A", "diagonal", 70),
-        ("8B", "7A", "diagonal", 70),
-        ("12A", "1B", "diagonal", 70),
-        ("8A", "7B", "loose diagonal", 55),
-        ("8B", "9A", "loose diagonal", 55),
-        ("8A", "10A", "energy boost", 50),
-        ("11B", "1B", "energy boost", 50),
-        ("10A", "8A", "energy drop", 50),
+        ("8A", "8B", "relative", 95),
+        ("8B", "8A", "relative", 95),
+        ("8A", "9A", "adjacent", 88),
+        ("8A", "7A", "adjacent", 88),
+        ("12A", "1A", "adjacent", 88),
+        ("1B", "12B", "adjacent", 88),
+        # DJ transition moves clash when both songs sound at once.
+        ("8A", "9B", "clash", 0),
+        ("8B", "7A", "clash", 0),
+        ("8A", "7B", "clash", 0),
+        ("8A", "10A", "clash", 0),
+        ("10A", "8A", "clash", 0),
         ("8A", "3A", "clash", 0),
         ("8A", "2B", "clash", 0),
         ("8A", "10B", "clash", 0),
     ],
 )
-def test_relations(a: str, b: str, name: str, points: int) -> None:
+def test_overlay_relations(a: str, b: str, name: str, points: int) -> None:
     assert relation(a, b) == (name, points)
+
+
+def test_relative_is_at_least_as_good_as_one_step() -> None:
+    assert relation("8A", "8B").points >= relation("8A", "9A").points > 0
 
 
 codes = st.sampled_from(CODES)
 
 
 @given(codes, codes)
-def test_relation_points_are_symmetric(a: str, b: str) -> None:
-    assert relation(a, b).points == relation(b, a).points
+def test_relations_are_symmetric(a: str, b: str) -> None:
+    assert relation(a, b) == relation(b, a)
     assert 0 <= relation(a, b).points <= 100
 
 
 @given(codes, codes)
-def test_relation_names_are_symmetric_except_the_plus_two_jump(a: str, b: str) -> None:
-    forth, back = relation(a, b).name, relation(b, a).name
-    if forth == "energy boost":
-        assert back == "energy drop"
-    elif forth == "energy drop":
-        assert back == "energy boost"
-    else:
-        assert forth == back
+def test_good_overlays_share_six_or_seven_notes(a: str, b: str) -> None:
+    def notes(code: str) -> set[int]:
+        number, letter = parse(code)
+        major_tonic = (number - 8) * 7 % 12 if letter == "B" else ((number - 5) * 7 + 3) % 12
+        return {(major_tonic + step) % 12 for step in (0, 2, 4, 5, 7, 9, 11)}
+
+    shared = len(notes(a) & notes(b))
+    if relation(a, b).points:
+        assert shared >= 6
+
+
+@pytest.mark.parametrize(
+    ("code", "open_key_code"),
+    [("8B", "1d"), ("8A", "1m"), ("9B", "2d"), ("7A", "12m"), ("1B", "6d"), ("12A", "5m")],
+)
+def test_open_key_notation(code: str, open_key_code: str) -> None:
+    assert open_key(code) == open_key_code
 
 
 @given(codes, codes, st.integers(-24, 24))

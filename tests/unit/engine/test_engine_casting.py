@@ -42,7 +42,7 @@ def test_splits_by_sound_and_mood_when_known() -> None:
     a, b = members(proposal)
     loud_ids, soft_ids = {t.id for t in tracks[:6]}, {t.id for t in tracks[6:]}
     assert {frozenset(a), frozenset(b)} == {frozenset(loud_ids), frozenset(soft_ids)}
-    assert proposal.basis == "sound and mood"
+    assert proposal.basis.startswith("sound: ")
 
 
 def test_characters_get_different_archetypes_with_descriptions() -> None:
@@ -99,7 +99,14 @@ def test_without_features_splits_by_era() -> None:
     a, b = members(proposal)
     old = {t.id for t in tracks[:6]}
     assert old in (a, b)
-    assert {proposal.a.archetype, proposal.b.archetype} == {"time-traveller", "trendsetter"}
+    assert {proposal.a.archetype, proposal.b.archetype} <= {
+        "crate-digger",
+        "time-traveller",
+        "trendsetter",
+        "nostalgic",
+        "throwback",
+    }
+    assert {c.archetype for c in (proposal.a, proposal.b)} & {"crate-digger", "time-traveller"}
     assert any("1970s" in c.description for c in (proposal.a, proposal.b))
 
 
@@ -107,12 +114,63 @@ def test_without_features_splits_by_time_of_day() -> None:
     start = datetime(2025, 3, 1, tzinfo=UTC)
 
     def played(n: int, hour: int) -> TrackProfile:
-        times = tuple(start + timedelta(days=d, hours=hour) for d in range(3))
+        times = tuple(start + timedelta(days=d, hours=hour) for d in range(6))
         return TrackProfile(id=f"t{n}", title=f"Song {n}", artists=(f"Artist {n}",), play_times=times)
 
     proposal = propose([played(n, 23) for n in range(5)] + [played(n, 13) for n in range(5, 10)])
     assert proposal.basis == "time of day"
-    assert {proposal.a.archetype, proposal.b.archetype} == {"night-owl", "daylighter"}
+    assert {proposal.a.archetype, proposal.b.archetype} == {"night-owl", "day-shift"}
+    night = next(c for c in (proposal.a, proposal.b) if c.archetype == "night-owl")
+    assert set(night.member_ids) == {f"t{n}" for n in range(5)}
+
+
+def test_time_of_day_from_single_plays_is_noise_and_is_not_used() -> None:
+    rng = random.Random(11)
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    tracks = [
+        TrackProfile(
+            id=f"t{n}",
+            title=f"Song {n}",
+            artists=(f"Artist {n}",),
+            play_times=(start + timedelta(days=n, hours=rng.choice((2, 14))),),
+            release_year=1990 + n % 30,
+        )
+        for n in range(40)
+    ]
+    proposal = propose(tracks)
+    assert proposal.basis == "era"
+    assert not {proposal.a.archetype, proposal.b.archetype} & {"night-owl", "day-shift", "twilight"}
+
+
+def test_a_time_of_day_split_reproduces_on_half_the_plays() -> None:
+    rng = random.Random(5)
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+
+    def played(n: int, night_share: float) -> TrackProfile:
+        hours = [23 if rng.random() < night_share else 13 for _ in range(8)]
+        times = tuple(start + timedelta(days=d, hours=h) for d, h in enumerate(hours))
+        return TrackProfile(id=f"t{n}", title=f"Song {n}", artists=(f"Artist {n}",), play_times=times)
+
+    tracks = [played(n, 0.9) for n in range(10)] + [played(n, 0.1) for n in range(10, 20)]
+    proposal = propose(tracks)
+    assert proposal.basis == "time of day"
+    owl = next(c for c in (proposal.a, proposal.b) if c.archetype == "night-owl")
+    assert len(set(owl.member_ids) & {f"t{n}" for n in range(10)}) >= 8
+
+
+def test_one_artist_never_plays_both_characters() -> None:
+    tracks = [song(n, artist="Thee Oh Sees", energy=0.1 + 0.08 * n, valence=0.5) for n in range(8)]
+    tracks += [
+        song(n, artist=name, energy=0.9, valence=0.2)
+        for n, name in zip(range(8, 11), ("King Krule", "King Gizzard", "System Of A Down"), strict=False)
+    ]
+    proposal = propose(tracks)
+    by_id = {t.id: t.artists[0] for t in tracks}
+    a = {by_id[i] for i in proposal.a.member_ids}
+    b = {by_id[i] for i in proposal.b.member_ids}
+    assert not a & b
+    for pair in proposal.mashups:
+        assert by_id[pair.a_id] != by_id[pair.b_id]
 
 
 def test_without_features_splits_by_recent_versus_long_time_listening() -> None:
@@ -125,7 +183,7 @@ def test_without_features_splits_by_recent_versus_long_time_listening() -> None:
         for n in range(5)
     ]
     proposal = propose(recent + loyal)
-    assert proposal.basis == "recent versus long-time listening"
+    assert proposal.basis == "recent versus long-time favourites"
     assert {frozenset(proposal.a.member_ids), frozenset(proposal.b.member_ids)} == {
         frozenset(t.id for t in recent),
         frozenset(t.id for t in loyal),
@@ -172,7 +230,7 @@ def test_mixed_data_places_every_song() -> None:
     proposal = propose(tracks)
     a, b = members(proposal)
     assert a | b == {t.id for t in tracks} and not a & b
-    assert proposal.basis == "sound and mood"
+    assert proposal.basis.startswith("sound: ")
     assert min(len(a), len(b)) >= 15
 
 
