@@ -11,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fanapp.sources import export
-from fanapp.sources.export import DEFAULT_LIMITS, ExportError, ExportResult, parse_upload
+from fanapp.sources.export import DEFAULT_LIMITS, ExportError, ExportResult, parse_upload, reader
 
 IP = "203.0.113.99"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -122,10 +121,9 @@ def test_the_reader_agrees_with_json_loads_at_any_chunk_size(
     text = json.dumps(values, indent=indent, ensure_ascii=chunk % 2 == 0)
     data = io.BytesIO(text.encode())
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(export, "CHUNK", chunk)
-        budget = export._Budget(DEFAULT_LIMITS)
+        patch.setattr(reader, "CHUNK", chunk)
         try:
-            read = list(export._read_json_array(data.read, "x", DEFAULT_LIMITS, budget))
+            read = list(reader.read_json_array(data.read, "x", DEFAULT_LIMITS))
         except ExportError as error:
             # Only the depth limit may refuse valid JSON here.
             assert "nests deeper" in error.message
