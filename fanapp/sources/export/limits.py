@@ -26,6 +26,8 @@ class ExportLimits:
     max_ratio: int = 100  # decompressed / compressed, for members over 1 MB (JSON is about 10:1)
     max_depth: int = 4  # JSON nesting: the array, an entry, and two levels inside it
     max_entry_bytes: int = 64 * 1024  # one entry of the array (a real one is under 1 KB)
+    max_entry_brackets: int = 512  # "[" and "{" in one entry, in strings too (a real one has 1)
+    max_entries: int = 2_000_000  # entries of all files together (8 years of heavy listening: 100,000)
     max_tracks: int = 500  # songs kept in the history, the most played first
     top_size: int = 50  # songs ranked per period
     plays_per_track: int = 50  # most recent play times kept per song

@@ -3,7 +3,7 @@
 `read_files` takes the uploaded (name, stream) pairs, loose JSON files or Spotify's zip, opens only
 the streaming-history files (by name inside a zip), refuses hostile zips (too many entries, unsafe
 names, bombs, encryption) before decompressing them, counts every byte against `ExportLimits`, skips
-a file uploaded twice, and reads each history file with `reader.read_json_array` into plays.
+a file uploaded twice, and reads each history file with `reader.JsonArray` into plays.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import IO, BinaryIO, Final
 from fanapp.sources import clean_text
 from fanapp.sources.export.limits import MB, ExportError, ExportLimits
 from fanapp.sources.export.plays import HISTORY, PODCASTS, VIDEOS, Counts, Plays, read_entries
-from fanapp.sources.export.reader import NotAList, read_json_array
+from fanapp.sources.export.reader import JsonArray, NotAList
 
 CHUNK: Final = 1 * MB  # copying a zip that is not seekable
 
@@ -62,6 +62,7 @@ class _Budget:
         self.uploaded = 0
         self.decompressed = 0
         self.files = 0
+        self.entries = 0  # entries of the JSON files read so far
 
     def add_file(self) -> None:
         self.files += 1
@@ -243,9 +244,12 @@ class Upload:
             return data
 
         extended, account, counts = Plays(), Plays(), Counts()
+        entries = JsonArray(
+            hashed, label, self.limits, max_entries=self.limits.max_entries - self.budget.entries
+        )
         try:
             is_history = read_entries(
-                read_json_array(hashed, label, self.limits),
+                iter(entries),
                 kind,
                 extended,
                 account,
@@ -254,6 +258,7 @@ class Upload:
             )
         except NotAList:
             is_history = False
+        self.budget.entries += entries.entries
         if not is_history or digest.digest() in self.seen:
             self.counts.files_skipped += 1  # not listening history, or the same file twice
             return
