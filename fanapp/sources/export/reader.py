@@ -8,14 +8,15 @@ upload, a document that is not a list, invalid JSON (NaN and Infinity included),
 bits, or text that is not UTF-8. Messages never quote the file: the parser's own errors (which show
 the text around the error) are mapped to our words and never travel on as a cause or context.
 
-Work is bounded per byte: ijson reads `CHUNK` bytes at a time, and `_Source.read` refuses to read on
-once more than `max_entry_bytes` bytes, or more than `max_entry_brackets` opening brackets, have come
+Work is bounded per byte: ijson is given `CHUNK` bytes at a time, and `_Source.read` gives it no more
+once more than `max_entry_bytes` bytes, or more than `max_entry_brackets` opening brackets, have gone
 in since the last entry was complete. A long string or number is refused after at most
-`max_entry_bytes + 2 * CHUNK` bytes (about 72 KB), whatever its length, and the parser holds no more
-than that. The bracket count matters because ijson's time and memory grow with the square of the
-nesting depth (it builds each event's path, "item.item.item…": a 100 KB file of 50,000 levels costs
-10 s and 6 GB), so the depth it ever sees stays under `2 * max_entry_brackets`. Entries within both
-limits always pass; the depth limit itself is checked on each entry once it is complete.
+`max_entry_bytes + 2 * CHUNK` bytes parsed (about 72 KB) and one `BLOCK` more read, whatever its
+length, and the parser holds no more than that. The bracket count matters because ijson's time and
+memory grow with the square of the nesting depth (it builds each event's path, "item.item.item…": a
+100 KB file of 50,000 levels costs 10 s and 6 GB), so the depth it ever sees stays under
+`2 * max_entry_brackets`. Entries within both limits always pass; the depth limit itself is checked
+on each entry once it is complete.
 """
 
 from __future__ import annotations
@@ -50,10 +51,13 @@ def _backend() -> Any:
 _IJSON: Final = _backend()
 BACKEND: Final[str] = _IJSON.backend_name
 
-# Bytes per read. The entry limits are checked between reads, so an entry is refused somewhere
-# between `max_entry_bytes` and `max_entry_bytes + 2 * CHUNK`; 4 KB keeps that within 8 KB and
-# costs 2 % against ijson's default of 64 KB (0.596 s against 0.586 s for the benchmark's 65 MB).
+# Bytes given to the parser at a time. The entry limits are checked between pieces, so an entry is
+# refused somewhere between `max_entry_bytes` and `max_entry_bytes + 2 * CHUNK`; 4 KB keeps that
+# within 8 KB and costs 2 % against ijson's default of 64 KB (0.596 s against 0.586 s for the
+# benchmark's 65 MB). The stream is read in larger blocks: each read there goes through the upload's
+# hashing and budgets, and 64 KB blocks took 4 % off the benchmark (1.04 s against 1.08 s).
 CHUNK: Final = 4 * 1024
+BLOCK: Final = 64 * 1024
 
 _WS: Final = b" \t\r\n"
 _MAGIC: Final = (
@@ -97,7 +101,7 @@ def _too_deep(value: Any, limit: int) -> bool:
 
 
 class _Source:
-    """The document's bytes as ijson reads them: counted, checked as UTF-8, and cut off when an entry
+    """The document's bytes as ijson asks for them: counted, checked as UTF-8, and cut off when an entry
     grows past its limits; and the entries' depth, checked only when their brackets say it may be
     over the limit.
 
@@ -129,7 +133,8 @@ class _Source:
         self.containers = 0  # entries completed that are objects or lists
         self.checking = False  # whether each entry's depth is checked
         self.unchecked: list[Any] = []  # entries completed since the last read, while not checking
-        self.pending = b""  # read from the stream, not yet given to the parser
+        self._block = memoryview(b"")  # read from the stream, given to the parser from `_at` on
+        self._at = 0
         self.refusal: ExportError | None = None
         self.entries_left = max_entries
 
@@ -189,23 +194,28 @@ class _Source:
                 f"it nests deeper than {limits.max_depth} levels, or an entry holds more than "
                 f"{limits.max_entry_brackets:,} brackets"
             )
-        if self.pending:
-            data, self.pending = self.pending, b""
-        else:
-            data = self.take(size)
-            self.check_text(data)
+        if self._at >= len(self._block):
+            block = self.take(BLOCK)
+            self.check_text(block)
+            self.hold(block)
+        data = self._block[self._at : self._at + size].tobytes()
         brackets = data.count(b"[") + data.count(b"{")
         room = limits.max_entry_brackets + 1 - self.brackets
         if brackets > room:
             # Only up to the bracket over the limit now: if no entry ends before it, the next read
             # refuses, so the parser never holds more than twice the limit's depth.
             cut = next(islice(_BRACKET.finditer(data), room - 1, None)).end()
-            data, self.pending = data[:cut], data[cut:]
+            data = data[:cut]
             brackets = room
         self.brackets += brackets
         self.opened += brackets
         self.fed += len(data)
+        self._at += len(data)
         return data
+
+    def hold(self, data: bytes) -> None:
+        """Bytes read from the stream, to give the parser next."""
+        self._block, self._at = memoryview(data), 0
 
     def entry_done(self, entry: Any) -> None:
         """An entry ended in the bytes given to the parser: its limits start again.
@@ -293,7 +303,7 @@ class JsonArray:
                 f"{label} is not a JSON list, so it cannot be Spotify history. Nothing was kept."
             )
 
-        source.pending = head
+        source.hold(head)
         source.mark = source.fed
         entries = _IJSON.items(source, "item", use_float=True, buf_size=CHUNK)
         why: str | None = None

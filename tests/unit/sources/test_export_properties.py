@@ -143,7 +143,7 @@ def nesting(value: Any) -> int:
     return 0
 
 
-bracket_text = st.text(alphabet='[]{}"\\ab,:', max_size=12)
+bracket_text = st.text(alphabet='[]{}"\\ab,:é😀', max_size=12)
 nested_values = st.recursive(
     st.none() | int64 | bracket_text,
     lambda children: st.lists(children, max_size=3) | st.dictionaries(bracket_text, children, max_size=3),
@@ -152,12 +152,15 @@ nested_values = st.recursive(
 
 
 @SETTINGS
-@given(st.lists(nested_values, max_size=12), st.integers(1, 64))
-def test_the_reader_refuses_exactly_the_entries_nested_too_deep(values: list[Any], chunk: int) -> None:
-    text = json.dumps(values)
+@given(st.lists(nested_values, max_size=12), st.integers(1, 64), st.integers(1, 200))
+def test_the_reader_refuses_exactly_the_entries_nested_too_deep(
+    values: list[Any], chunk: int, block: int
+) -> None:
+    text = json.dumps(values, ensure_ascii=block % 2 == 0)
     deepest = max((nesting(v) for v in values), default=0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(reader, "CHUNK", chunk)
+        patch.setattr(reader, "BLOCK", block)
         try:
             read = list(reader.JsonArray(io.BytesIO(text.encode()).read, "x", DEFAULT_LIMITS))
         except ExportError as error:
