@@ -19,7 +19,7 @@ import numpy as np
 
 from fanapp.sources import History, ImportedTrack, clean_text
 from fanapp.sources.export.limits import ExportError, ExportLimits
-from fanapp.tracks import song_key
+from fanapp.tracks import song_key, spotify_link
 
 MIN_PLAY_MS: Final = 30_000
 DAY: Final = 86_400
@@ -341,10 +341,11 @@ def build_result(extended: Plays, account: Plays, counts: Counts, limits: Export
         tracks.append(
             ImportedTrack(
                 source_id=spotify_id or "export:" + song_key(artist, title),
+                spotify_id=spotify_id,
                 title=title,
                 artists=[artist],
                 album=album,
-                spotify_url=f"https://open.spotify.com/track/{spotify_id}" if spotify_id else None,
+                spotify_url=spotify_link(spotify_id) if spotify_id else None,
                 top_ranks=ranks.get(g, {}),
                 play_times=[datetime.fromtimestamp(int(t), UTC) for t in sorted(latest.tolist())],
                 play_count=count,
