@@ -560,6 +560,30 @@ def _draw_card(img: Image.Image, ep: Episode, pics: Covers) -> None:
 # ------------------------------------------------------------------------------------------ the story
 
 STORY_SIDES = (716, 1676)  # the band the two side panels share (top, bottom)
+# The title's band on the cassette label: under the pink and cyan stripes, above the tape window, and so
+# well inside the 250 px at the top and bottom that stories overlay with their own buttons.
+TITLE_BAND = (262, 446)
+TITLE_WIDTH = 760
+TITLE_SIZES = (92, 40)  # largest and smallest type for the title
+TITLE_LEADING = 0.98
+SAFE_ZONE = 250
+
+
+def story_title(title: str) -> tuple[list[str], int]:
+    """The story's title as lines that fit its band: the largest size at which the whole title fits in
+    the lines the band holds; at the smallest size, the last line is cut with an ellipsis."""
+    height = TITLE_BAND[1] - TITLE_BAND[0]
+    size = TITLE_SIZES[0]
+    while True:
+        rows = max(1, min(3, int(height // (size * TITLE_LEADING))))
+        lines, fitted = text.fit_block(title, "display", size, TITLE_WIDTH, rows, size)
+        whole = "".join(lines).replace(" ", "") == text.clean(title).replace(" ", "")
+        if whole or size <= TITLE_SIZES[1]:
+            # A word wider than the label (no space to wrap at) is cut too, never drawn past the edge.
+            return [text.ellipsize(line, "display", fitted, TITLE_WIDTH) for line in lines] or [""], fitted
+        size = max(TITLE_SIZES[1], int(size * 0.92))
+
+
 STORY_GAP = 16
 STORY_HEAD = 140  # pill and name
 STORY_PAD = 18  # under the last song
@@ -651,11 +675,10 @@ def _story_covers(ep: Episode) -> list[str]:
 
 
 def _draw_story(img: Image.Image, ep: Episode, pics: Covers) -> None:
-    # the label: the title in up to three lines, centred above the tape window
-    lines, size = text.fit_block(ep.title, "display", 92, 760, 3, 54)
-    lines = lines or [""]
-    lead = size * 0.98
-    top = 262 + (186 - lead * len(lines)) / 2
+    # the label: the title inside its band, between the stripes and the tape window
+    lines, size = story_title(ep.title)
+    lead = size * TITLE_LEADING
+    top = TITLE_BAND[0] + (TITLE_BAND[1] - TITLE_BAND[0] - lead * len(lines)) / 2
     for i, line in enumerate(lines):
         text.draw(img, (540, top + size * 0.80 + i * lead), line, "display", size, INK, align="center")
     # the window: the score between the reels

@@ -298,3 +298,37 @@ def test_random_unicode_never_crashes(
     for size in ("card", "story"):
         image = render.render_image(view, NoCovers(), size)  # type: ignore[arg-type]
         assert image.size == SIZES[size]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "The Heartbroken Karaoke Queen & The Sunday Morning Optimist",
+        "The Most Extraordinarily Overwhelmed Midnight Philosopher & The Unstoppable Saturday Dancer",
+        "Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaft & Co " * 4,
+    ],
+)
+def test_long_story_titles_stay_inside_their_band(title: str) -> None:
+    """Issue 12: a title that wraps to three lines ran over the stripes and the mash-up window."""
+    lines, size = render.story_title(title)
+    band = render.TITLE_BAND
+    assert band[0] >= render.SAFE_ZONE and band[1] <= SIZES["story"][1] - render.SAFE_ZONE
+    assert len(lines) * size * render.TITLE_LEADING <= band[1] - band[0]
+    for line in lines:
+        assert text.width(line, "display", size) <= render.TITLE_WIDTH
+    with_title = np.asarray(
+        render.render_image(episode_view(title=title), NoCovers(), "story"), dtype=np.int16
+    )
+    other = np.asarray(
+        render.render_image(episode_view(title="Maya & Théo"), NoCovers(), "story"), dtype=np.int16
+    )
+    changed = np.flatnonzero(np.abs(with_title - other).sum(axis=(1, 2)))
+    assert len(changed) and changed.min() >= band[0] and changed.max() < band[1]
+
+
+def test_an_ordinary_long_title_is_wrapped_whole_not_cut() -> None:
+    lines, size = render.story_title("The Heartbroken Karaoke Queen & The Sunday Morning Optimist")
+    assert " ".join(lines) == "The Heartbroken Karaoke Queen & The Sunday Morning Optimist"
+    assert size >= 54
+    cut, _ = render.story_title("Endless " * 80)
+    assert cut[-1].endswith(text.ELLIPSIS)
