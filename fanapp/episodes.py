@@ -29,6 +29,7 @@ from fanapp.sources import clean_text
 
 KEYS = ("a", "b")
 MAX_SONGS = 5
+MASHUP_CHOICES = 3  # the pairs the builder offers: the finales' own, then the engine's best others
 NAME_LIMIT = 40
 
 _signals = Namespace()
@@ -89,12 +90,28 @@ class CharacterView:
 
 @dataclass(frozen=True)
 class PairView:
-    """A suggested mash-up: one song of each character, a 0-100 score and the reasons."""
+    """A suggested mash-up: one song of each character, a 0-100 score, the reasons, and the mix as the
+    engine measured it (keys, transposition, tempos; empty for pairs stored before it was kept)."""
 
     a: SongView
     b: SongView
     score: int
     reasons: list[str]
+    verdict: str = ""
+    label: str = ""
+    mix: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """The pair as the JSON shows it and the share images read it."""
+        return {
+            "a": self.a.public(),
+            "b": self.b.public(),
+            "score": self.score,
+            "reasons": list(self.reasons),
+            "verdict": self.verdict,
+            "label": self.label,
+            "mix": dict(self.mix),
+        }
 
 
 @dataclass(frozen=True)
@@ -114,9 +131,7 @@ class EpisodeView:
         """The view as plain data: the published JSON (no row ids), and what share images read."""
 
         def pair(p: PairView | None) -> dict[str, Any] | None:
-            if p is None:
-                return None
-            return {"a": p.a.public(), "b": p.b.public(), "score": p.score, "reasons": list(p.reasons)}
+            return None if p is None else p.public()
 
         return {
             "slug": self.slug,
@@ -156,6 +171,8 @@ class Builder:
     history_total: int
     notes: list[str]
     display_name: str
+    choices: list[PairView] = field(default_factory=list)
+    story_notes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def new_slug() -> str:
@@ -241,8 +258,12 @@ def propose(session: Session, *, listener_id: int, campaign: dict[str, str] | No
                     reason=placement.reason,
                 )
             )
-    session.flush()
-    _rescore(session, episode)
+    episode.mashup = {
+        "pairs": [pair_record(p, finales=n == 0) for n, p in enumerate(proposal.mashups)],
+        "candidates": {"a": list(proposal.candidates[0]), "b": list(proposal.candidates[1])},
+        "notes": {"a": list(proposal.a.notes), "b": list(proposal.b.notes)},
+    }
+    session.add(episode)
     session.commit()
     return episode.id
 
@@ -297,7 +318,103 @@ def builder(session: Session, *, episode_id: int, owners: Sequence[int], query: 
         history_total=history_size(session, episode.listener_id),
         notes=list(listener.import_notes) if listener else [],
         display_name=listener.display_name if listener else "",
+        choices=_choices(session, episode),
+        story_notes={k: [str(n) for n in v] for k, v in (episode.mashup.get("notes") or {}).items()},
     )
+
+
+def _track_view(track: Track) -> SongView:
+    return SongView(
+        id=track.source_id,
+        title=track.title,
+        artists=list(track.artists),
+        album=track.album,
+        image_url=track.image_url,
+        spotify_url=track.spotify_url,
+        spotify_id=track.spotify_id,
+        slot="finale",
+        reason="",
+    )
+
+
+def _pair_view(record: dict[str, Any], a: SongView, b: SongView) -> PairView:
+    return PairView(
+        a=a,
+        b=b,
+        score=int(record.get("score", 0)),
+        reasons=[str(r) for r in record.get("reasons", [])],
+        verdict=str(record.get("verdict", "")),
+        label=str(record.get("label", "")),
+        mix=dict(record.get("mix") or {}),
+    )
+
+
+def _choices(session: Session, episode: Episode) -> list[PairView]:
+    """The pairs the builder offers (the finales' own first), with songs read from the history."""
+    records = [r for r in episode.mashup.get("pairs", []) if isinstance(r, dict)]
+    ids = {r.get("a_id") for r in records} | {r.get("b_id") for r in records}
+    rows = session.exec(
+        select(Track).where(
+            Track.listener_id == episode.listener_id,
+            col(Track.source_id).in_(sorted(i for i in ids if isinstance(i, str))),
+        )
+    ).all()
+    songs = {t.source_id: _track_view(t) for t in rows}
+    return [
+        _pair_view(r, songs[r["a_id"]], songs[r["b_id"]])
+        for r in records
+        if r.get("a_id") in songs and r.get("b_id") in songs
+    ]
+
+
+def choose_pair(session: Session, *, episode_id: int, owners: Sequence[int], a_id: str, b_id: str) -> None:
+    """Make one of the offered pairs the mash-up: its two songs become the two finales.
+
+    A song already in its soundtrack moves to the end; otherwise it takes the finale's place and the
+    old finale leaves the story (said to the visitor in the show's words).
+    """
+    episode = _draft(session, episode_id, owners)
+    offered = {(r.get("a_id"), r.get("b_id")) for r in episode.mashup.get("pairs", []) if isinstance(r, dict)}
+    if (a_id, b_id) not in offered:
+        raise EpisodeError("That pair is no longer on offer: pick one of the pairs shown.")
+    assert episode.id is not None
+    swapped: dict[str, str] = {}
+    for key, wanted in (("a", a_id), ("b", b_id)):
+        songs = soundtrack(session, episode, key)
+        if songs and songs[-1].source_id == wanted:
+            continue
+        here = next((s for s in songs if s.source_id == wanted), None)
+        if here is not None:
+            songs.remove(here)
+            songs.append(here)
+            swapped[key] = f"'{here.title}' moves to the finale: it is this side's half of the mash-up."
+        else:
+            track = session.exec(
+                select(Track).where(Track.listener_id == episode.listener_id, Track.source_id == wanted)
+            ).first()
+            if track is None:
+                raise EpisodeError("That song is not in your history any more.")
+            for other in KEYS:
+                for s in soundtrack(session, episode, other):
+                    if s.source_id == wanted:
+                        session.delete(s)
+            old = songs.pop() if songs else None
+            if old is not None:
+                session.delete(old)
+            session.flush()
+            added = EpisodeSong.of(track, episode_id=episode.id, character=key, position=len(songs))
+            session.add(added)
+            songs.append(added)
+            swapped[key] = (
+                f"'{track.title}' takes over the finale from '{old.title}': "
+                "it is this side's half of the mash-up."
+                if old is not None
+                else f"'{track.title}' is the finale: it is this side's half of the mash-up."
+            )
+        _renumber(session, songs)
+    session.flush()
+    _retell(session, episode, swapped)
+    session.commit()
 
 
 def characters(session: Session, episode: Episode) -> dict[str, Character]:
@@ -323,25 +440,90 @@ def _renumber(session: Session, songs: Sequence[EpisodeSong]) -> None:
         session.add(song)
 
 
-def _rescore(session: Session, episode: Episode) -> None:
-    """Recompute the mash-up from the two soundtracks as they are now (the last song is each finale)."""
-    sides = []
+def mix_record(mix: eng.Mix) -> dict[str, Any]:
+    """The engine's measured mix as stored with the episode, with Open Key beside every Camelot code."""
+    record = asdict(mix)
+    for name in ("a_key", "b_key", "shifted"):
+        code = record.get(name)
+        record[f"{name}_open"] = eng.open_key(code) if code else None
+        record[f"{name}_name"] = eng.key_name(code) if code else None
+    return record
+
+
+def pair_record(pair: eng.MashupPair, *, finales: bool = False) -> dict[str, Any]:
+    """One computed pair as stored: what every surface renders, never recomputed for a published episode.
+
+    `finales` marks the pair of the two soundtracks' finales: the episode's mash-up.
+    """
+    return {
+        "finales": finales,
+        "a_id": pair.a_id,
+        "b_id": pair.b_id,
+        "score": int(pair.score),
+        "reasons": list(pair.reasons),
+        "verdict": pair.mix.verdict,
+        "label": pair.mix.label,
+        "mix": mix_record(pair.mix),
+    }
+
+
+def _profiles(
+    session: Session, listener_id: int | None, source_ids: Iterable[str]
+) -> dict[str, eng.TrackProfile]:
+    wanted = sorted(set(source_ids))
+    if listener_id is None or not wanted:
+        return {}
+    rows = session.exec(
+        select(Track).where(Track.listener_id == listener_id, col(Track.source_id).in_(wanted))
+    ).all()
+    return {t.source_id: profile(t) for t in rows}
+
+
+def _retell(session: Session, episode: Episode, swapped: dict[str, str] | None = None) -> None:
+    """After an edit: each soundtrack told again (slot words, the show's rule), each character described
+    from its songs as they now are, the finales paired, and the engine's best other pairs found among
+    each side's finale candidates and songs. `swapped` adds a note per side about a finale swap."""
+    stored = dict(episode.mashup or {})
+    candidates = stored.get("candidates") or {}
+    chars = characters(session, episode)
+    songs = {key: soundtrack(session, episode, key) for key in KEYS}
+    wanted = [s.source_id for key in KEYS for s in songs[key]]
+    wanted += [i for key in KEYS for i in candidates.get(key, []) if isinstance(i, str)]
+    known = _profiles(session, episode.listener_id, wanted)
+    notes: dict[str, list[str]] = {}
+    sides: dict[str, list[eng.TrackProfile]] = {}
     for key in KEYS:
-        ids = [s.track_id for s in soundtrack(session, episode, key) if s.track_id is not None]
-        by_id = {t.id: t for t in session.exec(select(Track).where(col(Track.id).in_(ids))).all()}
-        sides.append([profile(by_id[i]) for i in ids if i in by_id])
-    pairs = eng.score_mashups(sides[0], sides[1], top=3)
+        side = [known[s.source_id] for s in songs[key] if s.source_id in known]
+        sides[key] = side
+        story = eng.tell_story(side)
+        words = {p.track_id: p.reason for p in story.placements}
+        for song in songs[key]:
+            if song.source_id in words and song.reason != words[song.source_id]:
+                song.reason = words[song.source_id][:200]
+                session.add(song)
+        swap = (swapped or {}).get(key)
+        notes[key] = [swap, *story.notes] if swap else list(story.notes)
+        character = chars.get(key)
+        if character is not None and character.archetype and side:
+            described = eng.describe(character.archetype, side)
+            if described:
+                character.description = described[:300]
+                session.add(character)
+    pairs: list[eng.MashupPair] = []
+    current = None
+    if sides["a"] and sides["b"]:
+        current = eng.score_pair(sides["a"][-1], sides["b"][-1])
+        if current is not None:
+            pairs.append(current)
+        pools = {
+            key: [*sides[key], *(known[i] for i in candidates.get(key, []) if i in known)] for key in KEYS
+        }
+        others = eng.score_mashups(pools["a"], pools["b"], top=MASHUP_CHOICES + 1)
+        pairs += [p for p in others if not (current and (p.a_id, p.b_id) == (current.a_id, current.b_id))]
     episode.mashup = {
-        "pairs": [
-            {
-                "a_id": p.a_id,
-                "b_id": p.b_id,
-                "score": int(p.score),
-                "reasons": list(p.reasons),
-                "uses_features": p.uses_features,
-            }
-            for p in pairs
-        ]
+        "pairs": [pair_record(p, finales=p is current) for p in pairs[:MASHUP_CHOICES]],
+        "candidates": candidates,
+        "notes": notes,
     }
     session.add(episode)
 
@@ -376,7 +558,7 @@ def add_song(session: Session, *, episode_id: int, owners: Sequence[int], track_
         )
     )
     session.flush()
-    _rescore(session, episode)
+    _retell(session, episode)
     session.commit()
 
 
@@ -396,7 +578,7 @@ def remove_song(session: Session, *, episode_id: int, owners: Sequence[int], son
     session.flush()
     _renumber(session, soundtrack(session, episode, key))
     session.flush()
-    _rescore(session, episode)
+    _retell(session, episode)
     session.commit()
 
 
@@ -410,7 +592,7 @@ def move_song(session: Session, *, episode_id: int, owners: Sequence[int], song_
     songs.insert(target, songs.pop(index))
     _renumber(session, songs)
     session.flush()
-    _rescore(session, episode)
+    _retell(session, episode)
     session.commit()
 
 
@@ -437,8 +619,11 @@ def publish(
     episode = _draft(session, episode_id, owners)
     if not all(soundtrack(session, episode, k) for k in KEYS):
         raise EpisodeError("Each character needs at least one song before you publish.")
-    if not episode.mashup.get("pairs"):
-        raise EpisodeError("Add songs so that we can suggest a mash-up before you publish.")
+    if view(session, episode).mashup is None:
+        raise EpisodeError(
+            "The two finales make the mash-up, and they need two different artists: "
+            "end one story on a song by someone else before you publish."
+        )
     chars = characters(session, episode)
     listener = session.get(Listener, episode.listener_id) if episode.listener_id else None
     episode.title = f"{chars['a'].name} & {chars['b'].name}"[:200]
@@ -526,11 +711,16 @@ def view(session: Session, episode: Episode) -> EpisodeView:
                 songs=views,
             )
         )
+    records = [p for p in episode.mashup.get("pairs", []) if isinstance(p, dict)]
+    if any("finales" in p for p in records):  # the mash-up is the finales' pair; the others are choices
+        records.sort(key=lambda p: not p.get("finales"))
+        if not (records and records[0].get("finales")):
+            records = []
     pairs = []
-    for p in episode.mashup.get("pairs", []):
-        a, b = songs_by_id.get(p["a_id"]), songs_by_id.get(p["b_id"])
+    for p in records:
+        a, b = songs_by_id.get(p.get("a_id", "")), songs_by_id.get(p.get("b_id", ""))
         if a and b:
-            pairs.append(PairView(a=a, b=b, score=p["score"], reasons=list(p["reasons"])))
+            pairs.append(_pair_view(p, a, b))
     return EpisodeView(
         slug=episode.slug,
         title=episode.title or " & ".join(c.name for c in out_chars),

@@ -1,4 +1,4 @@
-"""What every template may use: song links, the pinned htmx file, the Last.fm periods."""
+"""What every template may use: song links, mash-up pictures, the pinned htmx file, the Last.fm periods."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from flask import Flask
 
-from fanapp.site import security
+from fanapp.site import mixview, security
 from fanapp.sources.lastfm import PERIOD_LABELS
 from fanapp.tracks import spotify_id_of
 
@@ -42,6 +42,8 @@ def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(spotify_link)
     app.add_template_filter(spotify_id)
+    app.add_template_global(mixview.wheel, "mix_wheel")
+    app.add_template_global(mixview.tempo_bar, "mix_tempo")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -35,6 +35,8 @@ def _page(episode_id: int, fragment: str, query: str = "", error: str = "") -> R
         history_total=found.history_total,
         notes=found.notes,
         display_name=found.display_name,
+        choices=found.choices,
+        story_notes=found.story_notes,
         query=query,
         error=error,
         max_songs=episodes.MAX_SONGS,
@@ -122,6 +124,21 @@ def rename(episode_id: int) -> Response:
             owners=visitor.owned_listeners(),
             key=request.form.get("character", ""),
             name=request.form.get("name", ""),
+        ),
+    )
+
+
+@bp.post("/<int:episode_id>/mashup")
+def pick_mashup(episode_id: int) -> Response:
+    """Make one of the offered pairs the mash-up: its songs become the two finales."""
+    return _edit(
+        episode_id,
+        lambda: episodes.choose_pair(
+            db(),
+            episode_id=episode_id,
+            owners=visitor.owned_listeners(),
+            a_id=request.form.get("a", "")[:255],
+            b_id=request.form.get("b", "")[:255],
         ),
     )
 

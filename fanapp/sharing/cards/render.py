@@ -20,7 +20,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw
 
 from fanapp.sharing.cards import text
 from fanapp.sharing.cards.covers import CoverSource, NoCovers
+from fanapp.site import mixview
 
 Size = Literal["card", "story"]
 SIZES: dict[Size, tuple[int, int]] = {"card": (1200, 630), "story": (1080, 1920)}
@@ -84,11 +85,20 @@ class Side:
 
 @dataclass(frozen=True)
 class Mashup:
-    """The mash-up number: two songs and their 0-100 score."""
+    """The mash-up number: two songs, their 0-100 score, and the mix as stored (keys, tempos, verdict)."""
 
     a: Song
     b: Song
     score: int | None
+    mix: Mapping[str, Any] = field(default_factory=dict)
+    verdict: str = ""
+    label: str = ""
+
+    @property
+    def heading(self) -> str:
+        """The words above the score: what was checked ("MASH-UP · NOT CHECKED" when nothing was)."""
+        extra = {"clean": "", "clash": "CLASH"}.get(self.verdict, self.label.split(":")[0].upper())
+        return "MASH-UP" + (f" · {extra}" if extra else "")
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,15 @@ def episode_from_view(view: Mapping[str, Any]) -> Episode:
             value: int | None = max(0, min(100, round(float(score))))  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
             value = None
-        mashup = Mashup(_song(raw_mash.get("a"), 0, 1), _song(raw_mash.get("b"), 0, 1), value)
+        mix = raw_mash.get("mix")
+        mashup = Mashup(
+            _song(raw_mash.get("a"), 0, 1),
+            _song(raw_mash.get("b"), 0, 1),
+            value,
+            mix=dict(mix) if isinstance(mix, Mapping) else {},
+            verdict=_str(raw_mash.get("verdict"), 20),
+            label=_str(raw_mash.get("label"), 60),
+        )
     title = _str(view.get("title"), 300) or f"{sides[0].name} & {sides[1].name}"
     return Episode(title, _str(view.get("display_name"), 60), (sides[0], sides[1]), mashup)
 
@@ -477,6 +495,89 @@ def _png(img: Image.Image) -> bytes:
     return out.getvalue()
 
 
+# ------------------------------------------------------------------------------------------ the mix
+
+MARK_COLOURS: dict[str, RGB] = {"a": PINK, "b": CYAN, "both": (0xFF, 0xD1, 0x66)}
+GOLD: RGB = (0xFF, 0xD1, 0x66)
+
+
+def _wheel(img: Image.Image, centre: tuple[float, float], radius: float, ep_mix: Mapping[str, Any]) -> None:
+    """The Camelot wheel (both keys marked, a transposition drawn as a gold arrow), as on the pages."""
+    view = mixview.wheel(ep_mix, {}, {})
+    k = 3
+    size = math.ceil(radius * 2 + 8)
+    layer = _Layer(size, size, k)
+    scale = radius / mixview.OUTER
+    cx = cy = size / 2
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return cx + x * scale, cy + y * scale
+
+    for seg in view.segments:
+        low, high = mixview.ring(seg.letter)
+        start = mixview.angle(seg.number) - math.radians(15)
+        arc = [start + math.radians(30) * n / 8 for n in range(9)]
+        outline = [at(*mixview.point(high, t)) for t in arc] + [
+            at(*mixview.point(low, t)) for t in reversed(arc)
+        ]
+        base = _mix(SHELL, WHITE, 0.16 if seg.letter == "B" else 0.09)
+        colour = MARK_COLOURS.get(seg.mark, base)
+        layer.polygon(outline, (*colour, 255))
+        layer.line([*outline, outline[0]], (*WINDOW, 255), 1.2)
+        if seg.mark == "to":
+            layer.line([*outline, outline[0]], (*GOLD, 255), 2.4)
+    if view.arrow:
+        transposed = str(ep_mix.get("transposed"))
+        points = [
+            at(x, y)
+            for x, y in mixview.arrow_points(str(ep_mix.get(f"{transposed}_key")), str(ep_mix.get("shifted")))
+        ]
+        if len(points) >= 2:
+            layer.line(points, (*GOLD, 255), 3.5)
+            (x1, y1), (x2, y2) = points[-2], points[-1]
+            angle = math.atan2(y2 - y1, x2 - x1)
+            head = [
+                (x2 + math.cos(angle) * 5, y2 + math.sin(angle) * 5),
+                (x2 + math.cos(angle + 2.4) * 7, y2 + math.sin(angle + 2.4) * 7),
+                (x2 + math.cos(angle - 2.4) * 7, y2 + math.sin(angle - 2.4) * 7),
+            ]
+            layer.polygon(head, (*GOLD, 255))
+    pic = layer.done()
+    img.paste(pic, (round(centre[0] - size / 2), round(centre[1] - size / 2)), pic)
+
+
+def _cover_reel(img: Image.Image, centre: tuple[float, float], radius: float) -> None:
+    """Paint the tape window's dark over a reel, where the mix is drawn instead."""
+    pen = ImageDraw.Draw(img)
+    cx, cy = centre
+    pen.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=WINDOW)
+
+
+def _tempo(
+    img: Image.Image, box: tuple[float, float, float, float], ep_mix: Mapping[str, Any], font: int
+) -> None:
+    """The tempo bar: both BPMs as dots on one scale, the shared tempo as a gold tick, the numbers below."""
+    bar = mixview.tempo_bar(ep_mix, {}, {})
+    x0, y0, x1, y1 = box
+    mid = y0 + (y1 - y0) * 0.38
+    layer = _Layer(math.ceil(x1 - x0), math.ceil(y1 - y0), 3)
+
+    def x(at: float) -> float:
+        return 6 + (x1 - x0 - 12) * min(max(at, 0.0), 1.0)
+
+    h = mid - y0
+    layer.rounded((2, h - 3, x1 - x0 - 2, h + 3), 3, fill=(*_mix(SHELL, WHITE, 0.2), 255))
+    if bar.meet is not None:
+        layer.line([(x(bar.meet), h - 8), (x(bar.meet), h + 8)], (*GOLD, 255), 3)
+    for at, colour in ((bar.a, PINK), (bar.b, CYAN)):
+        if at is not None:
+            layer.circle(x(at), h, 6, fill=(*colour, 255))
+    pic = layer.done()
+    img.paste(pic, (round(x0), round(y0)), pic)
+    words = " · ".join(f"{v:.0f}" if v else "?" for v in (bar.a_bpm, bar.b_bpm)) + " BPM"
+    text.draw(img, ((x0 + x1) / 2, y1 - 2), words, "bold", font, MUTED, align="center")
+
+
 # ------------------------------------------------------------------------------------------ the card
 
 
@@ -538,7 +639,13 @@ def _draw_card(img: Image.Image, ep: Episode, pics: Covers) -> None:
             text.draw(img, (x, 300), "No songs yet", "regular", 22, DIM)
     if ep.mashup is not None:
         m = ep.mashup
-        text.draw(img, (600, 502), "MASH-UP", "display", 24, MUTED, align="center")
+        text.draw(img, (600, 502), m.heading, "display", 24, MUTED, align="center")
+        if m.mix:
+            # The reels of the tape window show the mix: the wheel on the left, the tempo bar on the right.
+            _cover_reel(img, (128, 526), 46)
+            _wheel(img, (128, 526), 42, m.mix)
+            _cover_reel(img, (1072, 526), 46)
+            _tempo(img, (1026, 492, 1118, 566), m.mix, 16)
         score = "—" if m.score is None else str(m.score)
         sw = text.width(score, "display", 62) + 4 + text.width("/100", "display", 28)
         sx = 600 - sw / 2
@@ -684,7 +791,12 @@ def _draw_story(img: Image.Image, ep: Episode, pics: Covers) -> None:
     # the window: the score between the reels
     if ep.mashup is not None:
         score = "—" if ep.mashup.score is None else str(ep.mashup.score)
-        text.draw(img, (540, 490), "MASH-UP", "display", 30, MUTED, align="center")
+        text.draw(img, (540, 490), ep.mashup.heading, "display", 30, MUTED, align="center")
+        if ep.mashup.mix:
+            _cover_reel(img, (318, 506), 56)
+            _wheel(img, (318, 506), 52, ep.mashup.mix)
+            _cover_reel(img, (762, 506), 56)
+            _tempo(img, (700, 470, 824, 552), ep.mashup.mix, 18)
         sw = text.width(score, "display", 70) + 6 + text.width("/100", "display", 32)
         x = 540 - sw / 2
         x += _gradient_text(img, (x, 550), score, 70) + 6
