@@ -1,6 +1,6 @@
 """Engine benchmark: median time of `propose` (casting, arcs, top-3 mash-up) on synthetic histories.
 
-Prints one line per size, e.g. `engine songs=5000 median_ms=12.3`.
+Prints one line per size, e.g. `engine songs=5000 median_ms=12.3` (and `songs=50000`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from fanapp.engine import Feature, Features, TrackProfile, propose
 
-SIZES = (100, 1_000, 5_000)
+SIZES = (100, 1_000, 5_000, 50_000)
 REPEATS = 15
 SEED = 20_251_125
 _NOW = datetime(2025, 11, 25, 12, tzinfo=UTC)
