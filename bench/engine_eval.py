@@ -6,7 +6,7 @@ columns the engine reads). Each listener is fed to `propose` as a Spotify import
 three top lists (short, medium and long term, 50 each), the last 50 plays with their times, and
 saved songs, with features as ReccoBeats returns them. Prints one summary line:
 
-    engine_eval profiles=7 clean=7/7 clean_share=1.00 transposed=1 median_rank=3 median_pairs=2952 median_top_share=0.001
+    engine_eval profiles=7 clean=7/7 clean_share=1.00 transposed=4 median_rank=40 median_pairs=6225 …
 
 `clean` counts profiles whose suggested pair plays cleanly at once with key lock by the independent judge
 (`bench.harmony_check`, which shares no code with the engine's scoring); `median_rank` is the median,
@@ -126,7 +126,8 @@ def main() -> None:
     pairs = statistics.median(r[2] for r in results)
     share = statistics.median(r[1] / r[2] for r in results)
     print(
-        f"engine_eval profiles={len(results)} clean={clean}/{len(results)} clean_share={clean / len(results):.2f} "
+        f"engine_eval profiles={len(results)} clean={clean}/{len(results)} "
+        f"clean_share={clean / len(results):.2f} "
         f"transposed={sum(r[3] for r in results)} median_rank={rank:g} median_pairs={pairs:g} "
         f"median_top_share={share:.3f}",
         flush=True,
