@@ -1,0 +1,82 @@
+"""The Apple Music way in: MusicKit JS asks the listener in Apple's own window (static/js/apple-music.js),
+the page posts the Music User Token here, and the import continues like every other way in.
+
+Apple off (no MusicKit key configured): the landing says nothing of it and these routes are 404.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from fanapp import config
+from fanapp.importing import apple_tokens, jobs, store
+from fanapp.site import campaign
+from fanapp.site.db import db
+from fanapp.site.limits import connect_limit, limiter
+from fanapp.site.urls import absolute_url
+from fanapp.sources.apple.developer import developer_tokens, origin_of
+from fanapp.web import visitor
+from fanapp.web.connect import next_step
+
+bp = Blueprint("apple", __name__)
+
+# Music User Tokens are opaque base64-like text of a few hundred characters; anything else is refused
+# before it is stored or sent to Apple (it goes into a request header).
+_USER_TOKEN: Final = re.compile(r"[A-Za-z0-9+/=._~-]{16,4096}")
+
+NEEDS_JAVASCRIPT: Final = (
+    "Apple asks for your permission in a window of its own, which needs JavaScript. Turn JavaScript on "
+    "and connect again, or use one of the other ways in below."
+)
+BROKEN_SIGN_IN: Final = (
+    "That Apple Music sign-in did not come through in one piece, so nothing was imported. "
+    "Please connect Apple Music again."
+)
+
+
+@bp.app_template_global()
+def apple_music_developer_token() -> str:
+    """The developer token the landing page hands to MusicKit JS: restricted to this site's origin
+    (Apple refuses it on any other), cached and renewed before it expires."""
+    return developer_tokens(config.current()).token(origin_of(absolute_url("pages.landing")))
+
+
+def _landing_with_error(message: str) -> Response:
+    """The landing page again, with the message on the Apple Music card (nothing was kept)."""
+    page = render_template("pages/landing.html", settings=config.current(), errors={"apple_music": message})
+    return make_response(page, 400)
+
+
+@bp.get("/connect/apple-music")
+def apple_music_card() -> Response:
+    """A bookmarked or reloaded connect address: back to the Apple Music card on the landing page."""
+    if not config.current().apple_music_enabled:
+        abort(404)
+    return redirect(url_for("pages.landing", _anchor="apple-music"))
+
+
+@bp.post("/connect/apple-music")
+@limiter.limit(connect_limit)
+def connect_apple_music() -> Response | str:
+    """Import with the Music User Token MusicKit JS gave this page (form field `music_user_token`)."""
+    settings = config.current()
+    if not settings.apple_music_enabled:
+        abort(404)
+    user_token = request.form.get("music_user_token", "")
+    if not user_token:
+        return _landing_with_error(NEEDS_JAVASCRIPT)
+    if not _USER_TOKEN.fullmatch(user_token):
+        return _landing_with_error(BROKEN_SIGN_IN)
+    listener_id = store.new_listener(db(), source="apple-music")
+    visitor.became(listener_id)
+    apple_tokens.save(db(), settings=settings, listener_id=listener_id, music_user_token=user_token)
+    jobs.start_import(
+        settings=settings,
+        listener_id=listener_id,
+        spec={"kind": "apple-music", "campaign": campaign.current()},
+    )
+    return next_step(listener_id)
