@@ -1,13 +1,21 @@
-"""Benchmark: parse a 12-file extended streaming history (100,000 plays, about 40 MB).
+"""Benchmark: parse a 12-file extended streaming history (100,000 plays, about 65 MB), then hostile files.
 
-Prints one line: ``export_parse plays=100000 seconds=… peak_mb=…`` for the loose files (the zip case
-is measured too when run with ``--zip``). Targets: under 3 seconds and under 150 MB of extra memory.
+Prints ``export_parse plays=100000 seconds=… peak_mb=…`` for the loose files (the zip case is
+measured too when run with ``--zip``). Targets: under 3 seconds and under 150 MB of extra memory.
 Seconds are wall time of `parse_upload` on its own; peak_mb is tracemalloc's peak during a second,
 separate parse (tracemalloc slows Python down, so it is not running while timing).
+
+Then ``export_parse_adversarial adversarial_cpu_s=… peak_mb=… … backend=…``: the CPU time (process
+time, so other load on the machine counts less) and tracemalloc peak of one-file uploads built to be
+expensive: a 5 MB string value, a 5 MB number, a 5 MB and a 50 MB float (the input that made the
+old reader quadratic), 50,000-deep nesting and 5 MB of tiny entries (``[0,0,0,…``), each refused or
+read. ``adversarial_cpu_s`` and ``peak_mb`` are the worst of them; each has its own figures too, and
+``backend`` is the ijson backend that parsed them.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import sys
@@ -15,12 +23,13 @@ import tempfile
 import time
 import tracemalloc
 import zipfile
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fanapp.sources.export import parse_upload
+from fanapp.sources.export import ExportError, parse_upload
+from fanapp.sources.export.reader import BACKEND
 
 PLAYS = 100_000
 FILES = 12
@@ -126,6 +135,41 @@ def measure(paths: list[Path]) -> tuple[int, float, float]:
     return plays, seconds, peak / 1024 / 1024
 
 
+def adversarial_inputs() -> dict[str, bytes]:
+    """Files built to cost the most per byte: long values, deep nesting, many tiny entries."""
+    size = 5 * 1024 * 1024
+    return {
+        "string": b'[{"ts": "2024-01-01T00:00:00Z", "master_metadata_track_name": "' + b"x" * size + b'"}]',
+        "number": b'[{"ts": "2024-01-01T00:00:00Z", "ms_played": 1' + b"0" * size + b"}]",
+        # A number that parses at every chunk boundary: what made the old reader quadratic (issue 12).
+        "float": b"[1." + b"0" * size + b"]",
+        "float_50mb": b"[1." + b"0" * (10 * size) + b"]",
+        "deep": b"[" * 50_000 + b"]" * 50_000,
+        "tiny": b"[" + b"0," * (size // 2) + b"0]",
+    }
+
+
+def measure_adversarial(data: bytes) -> tuple[float, float]:
+    """(CPU seconds, peak MB) of one upload of `data` as a history file, refused or not."""
+
+    def run(stream: io.BytesIO) -> None:
+        with suppress(ExportError):
+            parse_upload([("Streaming_History_Audio_2024_0.json", stream)])
+
+    stream = io.BytesIO(data)
+    started = time.process_time()
+    run(stream)
+    cpu = time.process_time() - started
+    stream = io.BytesIO(data)
+    tracemalloc.start()
+    try:
+        run(stream)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return cpu, peak / 1024 / 1024
+
+
 def main() -> None:
     """Generate the history in a temporary folder, parse it, print the summary line."""
     with tempfile.TemporaryDirectory(prefix="fanapp-bench-") as tmp:
@@ -145,6 +189,15 @@ def main() -> None:
                 f"json_mb={size:.1f} zip_mb={archive.stat().st_size / 1024 / 1024:.1f}",
                 flush=True,
             )
+    figures = {name: measure_adversarial(data) for name, data in adversarial_inputs().items()}
+    each = " ".join(
+        f"{name}_cpu_s={cpu:.2f} {name}_peak_mb={peak:.1f}" for name, (cpu, peak) in figures.items()
+    )
+    print(
+        f"export_parse_adversarial adversarial_cpu_s={max(c for c, _ in figures.values()):.2f} "
+        f"peak_mb={max(p for _, p in figures.values()):.1f} {each} backend={BACKEND}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
