@@ -39,6 +39,12 @@ BROKEN_SIGN_IN: Final = (
 
 
 @bp.app_template_global()
+def apple_music_on() -> bool:
+    """Whether this server offers Apple Music (pages that mention it say nothing when it is off)."""
+    return config.current().apple_music_enabled
+
+
+@bp.app_template_global()
 def apple_music_developer_token() -> str:
     """The developer token the landing page hands to MusicKit JS: restricted to this site's origin
     (Apple refuses it on any other), cached and renewed before it expires."""

@@ -14,7 +14,9 @@ body, headers, times) and apply to the API paths starting with `fault_prefix`.
 
 `POST /musickit/authorize` stands in for Apple's consent window: the MusicKit stand-in
 (`apple_musickit.js`) calls it from the page with the developer token the page was given (so the page's
-token and its origin claim are checked too) and gets a fresh Music User Token.
+token and its origin claim are checked too) and gets a fresh Music User Token. The browser tests serve
+the stand-in at Apple's CDN URL; by hand (`python -m tests.fakes.apple_music`, `make fake-apple-music`)
+the double serves it itself at `/musickit/v3/musickit.js`, for APPLE_MUSICKIT_JS_URL.
 
     with FakeAppleMusic.running() as fake:
         settings = make_settings(url, **fake.settings())
@@ -23,14 +25,18 @@ token and its origin claim are checked too) and gets a fresh Music User Token.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import secrets
+import shlex
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -38,10 +44,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.http import Faults, serving
+from tests.fakes.http import BackgroundServer, Faults, serving
 from tests.fakes.spotify.wire import split_names
 
 Json = dict[str, Any]
+STAND_IN = Path(__file__).with_name("apple_musickit.js")
 MAX_LIFETIME = 15_777_000  # Apple's ceiling for exp - iat
 LIMITS = {  # Apple's largest page for each list
     "/v1/me/recent/played/tracks": 10,
@@ -329,6 +336,16 @@ class FakeAppleMusic(Faults):
         return f"{self.base_url}/v1/"
 
     @property
+    def musickit_url(self) -> str:
+        """APPLE_MUSICKIT_JS_URL when the double serves the MusicKit stand-in itself (by hand)."""
+        return f"{self.base_url}/musickit/v3/musickit.js"
+
+    def stand_in_script(self) -> str:
+        """The MusicKit stand-in, told where this double's consent endpoint is."""
+        prelude = f"window.__appleMusicStandIn = {json.dumps({'authorizeUrl': self.authorize_url})};\n"
+        return prelude + STAND_IN.read_text(encoding="utf-8")
+
+    @property
     def authorize_url(self) -> str:
         """Where the MusicKit stand-in asks for consent."""
         return f"{self.base_url}/musickit/authorize"
@@ -469,6 +486,10 @@ class FakeAppleMusic(Faults):
         def recently_added() -> Response | tuple[Response, int]:
             return self._page(self.added, request.path)
 
+        @app.get("/musickit/v3/musickit.js")
+        def stand_in() -> Response:
+            return Response(self.stand_in_script(), content_type="application/javascript; charset=utf-8")
+
         @app.route("/musickit/authorize", methods=["POST", "OPTIONS"])
         def authorize() -> Response | tuple[Response, int]:
             origin = request.headers.get("Origin")
@@ -507,3 +528,34 @@ class FakeAppleMusic(Faults):
     def api_calls(self) -> list[AppleCall]:
         """The calls to `/v1/…`, in order."""
         return [c for c in self.calls if c.path.startswith("/v1/")]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the double by hand so a person can click through the Apple Music way in locally."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.apple_music", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766, help="0 picks a free port")
+    args = parser.parse_args(argv)
+    fake = FakeAppleMusic()
+    server = BackgroundServer(fake.app, host=args.host, port=args.port, quiet=False).start()
+    fake.base_url = server.base_url
+    env = {
+        **{k.upper(): str(v) for k, v in fake.settings().items()},
+        "APPLE_MUSICKIT_JS_URL": fake.musickit_url,
+    }
+    env["APPLE_MUSIC_PRIVATE_KEY"] = env["APPLE_MUSIC_PRIVATE_KEY"].strip().replace("\n", "\\n")
+    try:
+        print("Fake Apple Music is serving. Set these for the app:\n", flush=True)
+        for name, value in env.items():
+            print(f"export {name}={shlex.quote(value)}", flush=True)  # safe to paste into a shell
+        print("\nIts consent window approves at once. Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake._stop.set()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

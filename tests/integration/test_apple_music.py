@@ -243,6 +243,7 @@ def test_the_landing_hands_musickit_an_origin_bound_token_and_the_csp_allows_exa
     assert "Apple asks for your permission in a window that needs JavaScript" in str(form.find("noscript"))
     assert "BEGIN PRIVATE KEY" not in r.get_data(as_text=True)
     assert not page.find("script", src=MUSICKIT)  # MusicKit JS is loaded only when asked
+    assert "Apple Music access" in apple_app.test_client().get("/privacy").get_data(as_text=True)
 
     csp = dict(d.strip().split(" ", 1) for d in r.headers["Content-Security-Policy"].split(";"))
     assert csp["script-src"].split() == [
@@ -289,6 +290,7 @@ def test_apple_music_off_when_unset(client: FlaskClient) -> None:
     assert "apple" not in r.get_data(as_text=True).lower()
     assert "apple" not in r.headers["Content-Security-Policy"].replace("mzstatic", "").lower()
     assert client.get("/connect/apple-music").status_code == 404
+    assert "apple" not in client.get("/privacy").get_data(as_text=True).lower()
     csrf = csrf_from(r.get_data(as_text=True))
     assert (
         client.post(
