@@ -67,7 +67,7 @@
       .then(function (userToken) {
         if (typeof userToken !== "string" || !userToken) throw new Error("no token");
         field.value = userToken;
-        say(form, "Connected. Reading your music…", false);
+        say(form, form.getAttribute("data-working-text") || "Connected. Reading your music…", false);
         form.submit(); // a real form post: the server answers with the next page
       })
       .catch(function (error) {

@@ -1,5 +1,6 @@
 """The Apple Music way in, in Chromium: landing -> MusicKit (a stand-in at Apple's CDN URL) -> builder with
-the double's songs -> publish -> share page; a listener who declines; a browser without JavaScript."""
+the double's songs -> publish -> share page -> save to Apple Music; a listener who declines; a browser
+without JavaScript."""
 
 from __future__ import annotations
 
@@ -94,9 +95,17 @@ def test_apple_music_journey(apple_site: Site, open_tab: OpenTab) -> None:
     expect(page.get_by_test_id("share-link")).to_have_value(page.url)
     tab.shot("3-share")
 
-    # The consent: the page's developer token, bound to the page's origin, as Apple checks it.
-    [consent] = fake.authorize_calls
-    assert consent.developer_token_ok and consent.claims["origin"] == [apple_site.url]
+    # Saving the episode asks Apple again, only now (incremental consent), and keeps nothing.
+    page.get_by_test_id("save-to-apple-music").click()
+    page.get_by_test_id("confirm-save-to-apple-music").click()
+    expect(page.get_by_role("heading", name="Saved to your Apple Music")).to_be_visible()
+    [playlist] = fake.playlists
+    assert playlist["tracks"] and all("apple:" + t in catalogue for t in playlist["tracks"])
+
+    # Each consent: the page's developer token, bound to the page's origin, as Apple checks it.
+    assert len(fake.authorize_calls) == 2
+    for consent in fake.authorize_calls:
+        assert consent.developer_token_ok and consent.claims["origin"] == [apple_site.url]
     # The import: the server's developer token and the listener's user token on every call.
     calls = fake.api_calls()
     issued = fake.user_tokens

@@ -278,6 +278,7 @@ class FakeAppleMusic(Faults):
         self.user_tokens: set[str] = set()
         self.calls: list[AppleCall] = []
         self.authorize_calls: list[AppleCall] = []
+        self.playlists: list[Json] = []  # what POST me/library/playlists created: {"attributes", "tracks"}
         self._lock = threading.Lock()
         self.recent: list[Json] = []
         self.heavy: list[Json] = []
@@ -485,6 +486,40 @@ class FakeAppleMusic(Faults):
         @app.get("/v1/me/library/recently-added")
         def recently_added() -> Response | tuple[Response, int]:
             return self._page(self.added, request.path)
+
+        @app.post("/v1/me/library/playlists")
+        def create_playlist() -> Response | tuple[Response, int]:
+            body = request.get_json(silent=True)
+            attributes = body.get("attributes") if isinstance(body, dict) else None
+            tracks = (
+                ((body.get("relationships") or {}).get("tracks") or {}).get("data") if attributes else None
+            )
+            if not isinstance(attributes, dict) or not isinstance(attributes.get("name"), str):
+                return self._error(400, "Invalid Request Body", "attributes.name is required")
+            known = {s.catalog_id for s in self.songs}
+            if not isinstance(tracks, list) or not all(
+                isinstance(t, dict) and t.get("type") == "songs" and t.get("id") in known for t in tracks
+            ):
+                return self._error(400, "Invalid Request Body", "tracks must be catalog songs")
+            ident = "p." + secrets.token_hex(7)
+            self.playlists.append(
+                {"id": ident, "attributes": attributes, "tracks": [t["id"] for t in tracks]}
+            )
+            created = {
+                "id": ident,
+                "type": "library-playlists",
+                "href": f"/v1/me/library/playlists/{ident}",
+                "attributes": {
+                    "canEdit": True,
+                    "dateAdded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "hasCatalog": False,
+                    "isPublic": False,
+                    "name": attributes["name"],
+                    "description": {"standard": attributes.get("description", "")},
+                    "playParams": {"id": ident, "kind": "playlist", "isLibrary": True},
+                },
+            }
+            return jsonify({"data": [created]}), 201
 
         @app.get("/musickit/v3/musickit.js")
         def stand_in() -> Response:

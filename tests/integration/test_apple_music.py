@@ -422,3 +422,70 @@ def test_the_double_refuses_what_apple_refuses(apple: FakeAppleMusic) -> None:
     )
     assert apple.check_developer_token("Bearer " + six_months_and_a_day, None) is None
     assert apple.check_developer_token("Bearer " + signer().token("https://fans.example"), None) is None
+
+
+# -- saving an episode to Apple Music (asked for only then) -----------------------------------------
+
+
+def _publish(client: FlaskClient, builder_path: str) -> str:
+    builder = client.get(builder_path).get_data(as_text=True)
+    r = client.post(builder_path + "/publish", data={"csrf_token": csrf_from(builder)})
+    assert r.status_code == 303
+    return str(r.headers["Location"])
+
+
+def test_saving_to_apple_music_asks_only_then_and_keeps_nothing(
+    apple_app: Flask, apple: FakeAppleMusic
+) -> None:
+    client = apple_app.test_client()
+    share_path = _publish(client, connect(client, apple.issue_user_token()).headers["Location"])
+    share = BeautifulSoup(apple_app.test_client().get(share_path).get_data(as_text=True), "html.parser")
+    link = share.select_one('[data-testid="save-to-apple-music"]')
+    assert link is not None and link["href"] == share_path + "/save-to-apple-music"
+    order = [
+        el["data-track-id"]
+        for key in "ab"
+        for el in share.select(f'[data-testid="character-{key}"] [data-testid="track"]')
+    ]
+    order += [el["data-track-id"] for el in share.select('[data-testid="mashup-track"]')]
+
+    page = client.get(link["href"])
+    form = BeautifulSoup(page.get_data(as_text=True), "html.parser").select_one("form[data-apple-music]")
+    assert form is not None and form.select_one('[data-testid="confirm-save-to-apple-music"]') is not None
+    calls = len(apple.calls)
+    token = apple.issue_user_token()
+    saved = client.post(link["href"], data={"csrf_token": csrf_from(page.get_data(as_text=True)), "music_user_token": token})
+    text = BeautifulSoup(saved.get_data(as_text=True), "html.parser")
+    assert "Saved to your Apple Music" in text.get_text()
+    [playlist] = apple.playlists
+    assert text.select_one(f'a[href="https://music.apple.com/library/playlist/{playlist["id"]}"]') is not None
+    assert playlist["tracks"] == [i.removeprefix("apple:") for i in order]
+    assert playlist["attributes"]["name"].startswith("your Soundtrack: ")
+    [call] = apple.calls[calls:]
+    assert (call.method, call.path, call.user_token, call.developer_token_ok) == (
+        "POST",
+        "/v1/me/library/playlists",
+        token,
+        True,
+    )
+    assert rows(apple_app, AppleMusicToken) == [] and token not in saved.get_data(as_text=True)
+
+    apple.revoke(token)
+    refused = client.post(link["href"], data={"csrf_token": csrf_from(page.get_data(as_text=True)), "music_user_token": token})
+    assert "did not let us add a playlist" in refused.get_data(as_text=True)
+    assert len(apple.playlists) == 1
+
+
+def test_no_save_to_apple_music_for_episodes_without_apple_songs_or_with_apple_off(
+    apple_app: Flask, client: FlaskClient
+) -> None:
+    from tests.conftest import publish_demo
+
+    slug = publish_demo(apple_app.test_client())
+    share = apple_app.test_client().get(f"/s/{slug}").get_data(as_text=True)
+    assert 'data-testid="save-to-apple-music"' not in share
+    assert "nothing to save there" in apple_app.test_client().get(f"/s/{slug}/save-to-apple-music").get_data(
+        as_text=True
+    )
+    off = publish_demo(client)
+    assert client.get(f"/s/{off}/save-to-apple-music").status_code == 404
