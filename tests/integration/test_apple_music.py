@@ -454,7 +454,8 @@ def test_saving_to_apple_music_asks_only_then_and_keeps_nothing(
     assert form is not None and form.select_one('[data-testid="confirm-save-to-apple-music"]') is not None
     calls = len(apple.calls)
     token = apple.issue_user_token()
-    saved = client.post(link["href"], data={"csrf_token": csrf_from(page.get_data(as_text=True)), "music_user_token": token})
+    form_data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "music_user_token": token}
+    saved = client.post(link["href"], data=form_data)
     text = BeautifulSoup(saved.get_data(as_text=True), "html.parser")
     assert "Saved to your Apple Music" in text.get_text()
     [playlist] = apple.playlists
@@ -471,7 +472,7 @@ def test_saving_to_apple_music_asks_only_then_and_keeps_nothing(
     assert rows(apple_app, AppleMusicToken) == [] and token not in saved.get_data(as_text=True)
 
     apple.revoke(token)
-    refused = client.post(link["href"], data={"csrf_token": csrf_from(page.get_data(as_text=True)), "music_user_token": token})
+    refused = client.post(link["href"], data=form_data)
     assert "did not let us add a playlist" in refused.get_data(as_text=True)
     assert len(apple.playlists) == 1
 
