@@ -134,6 +134,14 @@ def test_a_revoked_user_token_is_a_403(apple_app: Flask, apple: FakeAppleMusic) 
     assert [c.user_token_ok for c in apple.api_calls()] == [False]  # one call, then it stopped
 
 
+def test_a_redirect_elsewhere_is_not_followed_with_the_tokens(
+    apple_app: Flask, apple: FakeAppleMusic
+) -> None:
+    apple.fail(302, headers={"Location": apple.base_url + "/v1/me/steal"}, times=None)
+    _failed_page(connect(apple_app.test_client(), apple.issue_user_token()))
+    assert [c.path for c in apple.calls] == ["/v1/me/recent/played/tracks"]
+
+
 def test_nothing_half_imported_is_kept(apple_app: Flask, apple: FakeAppleMusic) -> None:
     apple.fault_prefix = "/v1/me/library/songs"  # recent plays and heavy rotation succeed first
     apple.fail(500, times=None)

@@ -8,8 +8,9 @@ flag (a 429 pauses every worker, for Retry-After or a minute), its call budget, 
 `{"errors": [{"status", "code", "title", "detail"}]}`; its 401 means the developer token was refused,
 its 403 that the user token was (expired, revoked, or no subscription).
 
-Pages are read by offset, never by following the answer's `next` URL: a `next` naming another host would
-otherwise receive both tokens. `next` only says whether there is more.
+Pages are read by offset, never by following the answer's `next` URL, and redirects are not followed: a
+`next` or a `Location` naming another host would otherwise receive the tokens. `next` only says whether
+there is more.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ class AppleMusicClient:
                 json=body,
                 headers=self._headers(),
                 max_bytes=MAX_BODY,
+                # requests drops Authorization on a redirect to another host, not Music-User-Token.
+                allow_redirects=False,
             )
         except UpstreamPaused as exc:
             raise _busy(exc.retry_after) from exc

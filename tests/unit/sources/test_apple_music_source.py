@@ -95,7 +95,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     attributes=st.dictionaries(
         st.sampled_from(
