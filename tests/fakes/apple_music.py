@@ -300,9 +300,9 @@ class FakeAppleMusic(Faults):
         self.library = sorted(songs[10:], key=lambda s: s.name.casefold())
         albums = list(dict.fromkeys((s.album, s.artist) for s in songs))
         self.heavy = [
-            album_resource(*albums[0]),
+            *(album_resource(*a) for a in albums[:1]),
             playlist_resource("Friday Feeling"),
-            songs[-1].catalog(),
+            *(s.catalog() for s in songs[-1:]),
             *(album_resource(*a) for a in albums[1:4]),
         ]
         self.added = [
@@ -311,14 +311,11 @@ class FakeAppleMusic(Faults):
                 for i, (name, artist) in enumerate(albums[4:8])
             ),
             playlist_resource("Road Trip"),
-            {
-                **songs[-2].library(include_catalog=False),
-                "attributes": {
-                    **songs[-2].library(include_catalog=False)["attributes"],
-                    "dateAdded": "2025-10-09T08:00:00Z",
-                },
-            },
         ]
+        if len(songs) >= 2:
+            added = songs[-2].library(include_catalog=False)
+            added["attributes"]["dateAdded"] = "2025-10-09T08:00:00Z"
+            self.added.append(added)
 
     # -- tokens ----------------------------------------------------------------------------------
 

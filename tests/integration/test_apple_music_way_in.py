@@ -134,6 +134,18 @@ def test_a_revoked_user_token_is_a_403(apple_app: Flask, apple: FakeAppleMusic) 
     assert [c.user_token_ok for c in apple.api_calls()] == [False]  # one call, then it stopped
 
 
+def test_an_account_with_nothing_in_it_gets_the_quiet_history_page(
+    apple_app: Flask, apple: FakeAppleMusic
+) -> None:
+    apple.use([])
+    client = apple_app.test_client()
+    r = connect(client, apple.issue_user_token())
+    page = client.get(r.headers["Location"]) if r.status_code == 303 else r
+    assert "Your history is still quiet" in page.get_data(as_text=True)
+    assert len(apple.api_calls()) == 4  # one page of each list, each empty
+    assert rows(apple_app, AppleMusicToken) == []
+
+
 def test_a_redirect_elsewhere_is_not_followed_with_the_tokens(
     apple_app: Flask, apple: FakeAppleMusic
 ) -> None:
