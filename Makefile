@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test lint bench lock fake-spotify fake-lastfm worker migrate screenshots
+.PHONY: install run test lint bench lock fake-spotify fake-lastfm fake-apple-music worker migrate screenshots
 
 install: $(STAMP) node_modules/.installed
 	@bash scripts/system-packages.sh
@@ -51,6 +51,9 @@ fake-spotify: install
 
 fake-lastfm: install
 	$(PY) -m tests.fakes.lastfm $(FAKE_PORT)
+
+fake-apple-music: install
+	$(PY) -m tests.fakes.apple_music $(FAKE_PORT)
 
 # The README's screenshots, taken by the browser tests' tooling so they stay true.
 screenshots: install

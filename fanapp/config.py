@@ -11,11 +11,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from limits import parse_many
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -27,8 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository: templates, stat
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production below
 
 # Never repeated in an error message: start-up errors end up in deployment logs.
-_SECRET_FIELDS = frozenset({"secret_key", "spotify_client_secret", "token_keys", "lastfm_api_key"})
+_SECRET_FIELDS = frozenset(
+    {"secret_key", "spotify_client_secret", "token_keys", "lastfm_api_key", "apple_music_private_key"}
+)
 _LIMITS = "Flask-Limiter limits, e.g. '20 per minute;200 per hour'"
+# Apple's team and key identifiers are 10 characters of upper-case letters and digits.
+_APPLE_ID = re.compile(r"[A-Z0-9]{10}")
+_APPLE_FIELDS = ("apple_music_team_id", "apple_music_key_id", "apple_music_private_key")
 
 
 class ConfigError(RuntimeError):
@@ -153,6 +162,32 @@ class Settings(BaseSettings):
         validation_alias="RECCOBEATS_API_URL",
         description="the ReccoBeats base",
     )
+    apple_music_team_id: str = Field(
+        "", validation_alias="APPLE_MUSIC_TEAM_ID", description="your 10-character Apple Developer Team ID"
+    )
+    apple_music_key_id: str = Field(
+        "", validation_alias="APPLE_MUSIC_KEY_ID", description="the 10-character id of your MusicKit key"
+    )
+    apple_music_private_key: str = Field(
+        "",
+        validation_alias="APPLE_MUSIC_PRIVATE_KEY",
+        description="the text of the MusicKit key's .p8 file (-----BEGIN PRIVATE KEY----- …)",
+        repr=False,
+    )
+    apple_music_api_url: str = Field(
+        "https://api.music.apple.com/v1/",
+        validation_alias="APPLE_MUSIC_API_URL",
+        description="the Apple Music API base",
+    )
+    apple_musickit_js_url: str = Field(
+        "https://js-cdn.music.apple.com/musickit/v3/musickit.js",
+        validation_alias="APPLE_MUSICKIT_JS_URL",
+        description="the https URL of MusicKit JS v3",
+    )
+    # Apple Music calls allowed per rolling 30 s across all workers (Apple does not publish its limit).
+    apple_music_budget: int = Field(
+        200, ge=0, validation_alias="APPLE_MUSIC_CALL_BUDGET", description="a whole number of calls, e.g. 200"
+    )
     # Seconds for every outbound HTTP call (connect, read): a web worker never waits longer on an upstream.
     upstream_timeout: float = Field(
         5.0, gt=0, validation_alias="UPSTREAM_TIMEOUT", description="seconds above 0, e.g. 5"
@@ -221,6 +256,8 @@ class Settings(BaseSettings):
         "lastfm_api_url",
         "deezer_api_url",
         "reccobeats_api_url",
+        "apple_music_api_url",
+        "apple_musickit_js_url",
         mode="before",
     )
     @classmethod
@@ -236,12 +273,55 @@ class Settings(BaseSettings):
         return _normalise_db_url(value)
 
     @field_validator(
-        "spotify_accounts_url", "spotify_api_url", "lastfm_api_url", "deezer_api_url", "reccobeats_api_url"
+        "spotify_accounts_url",
+        "spotify_api_url",
+        "lastfm_api_url",
+        "deezer_api_url",
+        "reccobeats_api_url",
+        "apple_music_api_url",
     )
     @classmethod
     def _api_base(cls, value: str) -> str:
         # Bases are joined with relative paths ("authorize", "me/top/tracks"): they must end in "/".
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("apple_music_team_id", "apple_music_key_id")
+    @classmethod
+    def _apple_id(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _APPLE_ID.fullmatch(value):
+            raise PydanticCustomError("apple_id", "must be 10 upper-case letters and digits")
+        return value
+
+    @field_validator("apple_music_private_key")
+    @classmethod
+    def _apple_key(cls, value: str) -> str:
+        # Hosts that take one-line variables get the .p8 file with its newlines written as "\n".
+        text = value.strip().replace("\\n", "\n")
+        if not text:
+            return ""
+        try:
+            key = load_pem_private_key(text.encode(), password=None)
+        except (ValueError, TypeError):
+            raise PydanticCustomError("apple_key", "is not a readable PEM private key") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+            raise PydanticCustomError("apple_key", "must be a P-256 (ES256) key, as Apple's .p8 files are")
+        return text + "\n"
+
+    @field_validator("apple_musickit_js_url", "apple_music_api_url")
+    @classmethod
+    def _csp_url(cls, value: str) -> str:
+        # Written into the Content-Security-Policy header (the script, the API's origin): one plain URL,
+        # nothing that could end the directive or add a source.
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("https", "http")
+            or not parts.hostname
+            or re.search(r"[\s;,'\"]", value)
+            or parts.username is not None
+        ):
+            raise PydanticCustomError("csp_url", "must be one https URL")
+        return value
 
     @field_validator("public_base_url")
     @classmethod
@@ -289,6 +369,21 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _apple_all_or_nothing(self) -> Settings:
+        # Half a MusicKit key is a deployment mistake: say so at start-up, not at the first visitor.
+        given = [name for name in _APPLE_FIELDS if getattr(self, name)]
+        if given and len(given) < len(_APPLE_FIELDS):
+            names = type(self).model_fields
+            unset = [str(names[n].validation_alias) for n in _APPLE_FIELDS if n not in given]
+            raise PydanticCustomError(
+                "apple_music",
+                "Apple Music needs APPLE_MUSIC_TEAM_ID, APPLE_MUSIC_KEY_ID and APPLE_MUSIC_PRIVATE_KEY "
+                "together; set {unset} too, or unset them all to switch Apple Music off.",
+                {"unset": " and ".join(unset)},
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_ready(self) -> Settings:
         if not self.production:
             return self
@@ -300,6 +395,8 @@ class Settings(BaseSettings):
         if not self.public_base_url.startswith("https://"):
             # Share links, link previews and cached pages must not depend on a request's Host header.
             missing.append("Set PUBLIC_BASE_URL (https://…) in production.")
+        if self.apple_music_enabled and not self.apple_musickit_js_url.startswith("https://"):
+            missing.append("Set APPLE_MUSICKIT_JS_URL to an https URL in production.")
         if missing:
             raise PydanticCustomError("production", " ".join(missing))
         return self
@@ -313,6 +410,11 @@ class Settings(BaseSettings):
     def spotify_enabled(self) -> bool:
         """Spotify is offered only when the app has credentials."""
         return bool(self.spotify_client_id and self.spotify_client_secret)
+
+    @property
+    def apple_music_enabled(self) -> bool:
+        """Apple Music is offered only when the app has a whole MusicKit key."""
+        return all(getattr(self, name) for name in _APPLE_FIELDS)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, instance_path: str | None = None) -> Settings:

@@ -20,7 +20,7 @@ class Listener(SQLModel, table=True):
     """A visitor's connected history: who (privately) and how far the import got."""
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=20)  # spotify, demo, lastfm, export, pick
+    source: str = Field(max_length=20)  # spotify, apple-music, demo, lastfm, export, pick
     external_id: str | None = Field(default=None, max_length=255, index=True)  # never shown publicly
     display_name: str = Field(default="", max_length=200)
     import_status: str = Field(default="pending", max_length=20)  # pending, running, done, failed
@@ -41,6 +41,15 @@ class SpotifyToken(SQLModel, table=True):
     refresh_token: str | None = None  # encrypted
     scope: str = Field(default="", max_length=500)
     expires_at: datetime
+
+
+class AppleMusicToken(SQLModel, table=True):
+    """A listener's Apple Music user token, Fernet-encrypted, held only until their import reads it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    listener_id: int = Field(foreign_key="listener.id", unique=True, ondelete="CASCADE")
+    music_user_token: str  # encrypted
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Track(TrackFields, table=True):

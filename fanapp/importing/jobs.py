@@ -21,8 +21,10 @@ from fanapp.data.session import get_session
 from fanapp.engine import EngineError
 from fanapp.enrich import enrich_tracks
 from fanapp.errors import FanappError
-from fanapp.importing import store, tokens
+from fanapp.importing import apple_tokens, store, tokens
 from fanapp.sources import HistorySource, SourceError
+from fanapp.sources.apple import client as apple_client
+from fanapp.sources.apple.history import CONNECTION_ENDED, AppleMusicSource
 from fanapp.sources.demo import DemoSource
 from fanapp.sources.lastfm import LastfmSource
 from fanapp.sources.spotify import client as spotify_client
@@ -131,6 +133,19 @@ def _source(session: Session, settings: Settings, listener: Listener, spec: dict
             settings, access, budget_wait=0.0 if has_request_context() else BUDGET_WAIT
         )
         return SpotifySource(sp, saved_pages=settings.saved_pages)
+    if kind == "apple-music":
+        assert listener.id is not None
+        # Taken (read and deleted) first: whatever happens next, the user token is held by nobody else.
+        user_token = apple_tokens.take(session, settings=settings, listener_id=listener.id)
+        if not settings.apple_music_enabled or not user_token:
+            raise SourceError(CONNECTION_ENDED)
+        client = apple_client.client_for(
+            settings, user_token=user_token, wait=0.0 if has_request_context() else BUDGET_WAIT
+        )
+        apple_matcher = (
+            SpotifyMatcher(lambda: spotify_client.app_client(settings)) if settings.spotify_enabled else None
+        )
+        return AppleMusicSource(client, matcher=apple_matcher)
     if kind == "lastfm" and settings.lastfm_api_key:
         matcher = SpotifyMatcher(
             (lambda: spotify_client.app_client(settings)) if settings.spotify_enabled else None

@@ -6,6 +6,7 @@ from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 from fanapp.config import Settings
+from fanapp.sources.apple.developer import origin_of
 
 HTMX_VERSION = "2.0.11"
 HTMX_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
@@ -19,23 +20,32 @@ SPOTIFY_IMAGE_HOSTS = (
     "https://*.spotifycdn.com",
     "https://lastfm.freetls.fastly.net",
 )
+# Apple Music's cover art, for songs imported from Apple Music and not matched on Spotify.
+APPLE_IMAGE_HOSTS = ("https://*.mzstatic.com",)
 
 
 def content_security_policy(settings: Settings, *, embed: bool) -> str:
     """A strict CSP: no inline script or eval; only embeds may be framed, by the configured origins."""
     ancestors = " ".join(("'self'", *settings.embed_allowed_origins)) if embed else "'none'"
-    image_hosts = " ".join(SPOTIFY_IMAGE_HOSTS)
+    image_hosts = " ".join((*SPOTIFY_IMAGE_HOSTS, *APPLE_IMAGE_HOSTS))
+    scripts, connect = f"'self' {HTMX_URL}", "'self'"  # the one pinned htmx file, not all of the CDN
+    if settings.apple_music_enabled and not embed:
+        # MusicKit JS, only when Apple Music is configured: exactly its file (Apple serves v3 as one
+        # rolling file and forbids re-hosting it, so it cannot carry an integrity hash), and the API it
+        # calls once the listener has agreed. The landing loads it only when the visitor asks.
+        scripts += f" {settings.apple_musickit_js_url}"
+        connect += f" {origin_of(settings.apple_music_api_url)}"
     if not settings.production:
         # In development and tests the Spotify double serves cover art from loopback.
         image_hosts += " http://127.0.0.1:*"
     return "; ".join(
         (
             "default-src 'self'",
-            f"script-src 'self' {HTMX_URL}",  # the one pinned file, not all of the CDN
+            f"script-src {scripts}",
             "style-src 'self'",
             f"img-src 'self' data: {image_hosts}",
             "frame-src https://open.spotify.com",
-            "connect-src 'self'",
+            f"connect-src {connect}",
             "font-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",

@@ -60,5 +60,13 @@ def budget_for(settings: Settings) -> OutboundBudget:
 
 def budget_of(settings: Settings, upstream: str) -> OutboundBudget | None:
     """The budget every call to `upstream` takes from: Spotify's (the Web API, its accounts service and
-    the audio-features provider alike); the other upstreams have none, their pause flags suffice."""
-    return budget_for(settings) if upstream == "spotify" else None
+    the audio-features provider alike) and Apple Music's (its own count, under the same Redis prefix);
+    the other upstreams have none, their pause flags suffice."""
+    if upstream == "spotify":
+        return budget_for(settings)
+    if upstream == "apple-music":
+        # Apple limits calls per developer token, i.e. per app, and publishes no number either.
+        return _budget(
+            settings.redis_url or "memory://", settings.redis_prefix + "budget:", settings.apple_music_budget
+        )
+    return None

@@ -16,7 +16,16 @@ from fanapp.config import Settings
 from fanapp.data import migrate
 from tests.conftest import make_settings, start_demo
 
-TABLES = {"listener", "spotifytoken", "track", "episode", "character", "episodesong", "featurecache"}
+TABLES = {
+    "listener",
+    "spotifytoken",
+    "applemusictoken",
+    "track",
+    "episode",
+    "character",
+    "episodesong",
+    "featurecache",
+}
 
 
 def _check(url: str) -> None:

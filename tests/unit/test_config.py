@@ -30,6 +30,12 @@ VARIABLES = {
     "LASTFM_API_URL": "lastfm_api_url",
     "DEEZER_API_URL": "deezer_api_url",
     "RECCOBEATS_API_URL": "reccobeats_api_url",
+    "APPLE_MUSIC_TEAM_ID": "apple_music_team_id",
+    "APPLE_MUSIC_KEY_ID": "apple_music_key_id",
+    "APPLE_MUSIC_PRIVATE_KEY": "apple_music_private_key",
+    "APPLE_MUSIC_API_URL": "apple_music_api_url",
+    "APPLE_MUSICKIT_JS_URL": "apple_musickit_js_url",
+    "APPLE_MUSIC_CALL_BUDGET": "apple_music_budget",
     "UPSTREAM_TIMEOUT": "upstream_timeout",
     "SPOTIFY_SAVED_PAGES": "saved_pages",
     "TRUSTED_PROXIES": "trusted_proxies",
@@ -90,6 +96,9 @@ def test_defaults_match_the_contract(tmp_path: Path) -> None:
     assert s.redis_prefix == "fanapp:"
     assert s.rate_limits_enabled is True
     assert not s.spotify_enabled
+    assert not s.apple_music_enabled and s.apple_music_budget == 200
+    assert s.apple_music_api_url == "https://api.music.apple.com/v1/"
+    assert s.apple_musickit_js_url == "https://js-cdn.music.apple.com/musickit/v3/musickit.js"
     assert (ROOT / "fanapp" / "config.py").is_file()
 
 
