@@ -32,7 +32,14 @@ DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in prod
 
 # Never repeated in an error message: start-up errors end up in deployment logs.
 _SECRET_FIELDS = frozenset(
-    {"secret_key", "spotify_client_secret", "token_keys", "lastfm_api_key", "apple_music_private_key"}
+    {
+        "secret_key",
+        "spotify_client_secret",
+        "token_keys",
+        "lastfm_api_key",
+        "apple_music_private_key",
+        "admin_token",
+    }
 )
 _LIMITS = "Flask-Limiter limits, e.g. '20 per minute;200 per hour'"
 # Apple's team and key identifiers are 10 characters of upper-case letters and digits.
@@ -224,6 +231,24 @@ class Settings(BaseSettings):
     limit_search: str = Field(
         "30 per minute;300 per hour", validation_alias="RATE_LIMIT_SEARCH", description=_LIMITS
     )
+    limit_admin_login: str = Field(
+        "5 per minute;20 per hour", validation_alias="RATE_LIMIT_ADMIN_LOGIN", description=_LIMITS
+    )
+    limit_report: str = Field(
+        "5 per minute;30 per hour", validation_alias="RATE_LIMIT_REPORT", description=_LIMITS
+    )
+    # Operators sign in with this at /admin/login; unset, there are no operator pages at all (404).
+    admin_token: str = Field(
+        "",
+        validation_alias="ADMIN_TOKEN",
+        description="a long random value (32 characters or more), e.g. from `openssl rand -hex 32`",
+        repr=False,
+    )
+    content_pack: str = Field(
+        "",
+        validation_alias="CONTENT_PACK",
+        description="the path of a content pack TOML file (unset: the bundled pack)",
+    )
     # Every Redis key of this app starts with this (limits, pause flags, locks); tests use their own.
     redis_prefix: str = Field(
         "fanapp:", validation_alias="REDIS_PREFIX", description="a key prefix, e.g. fanapp:"
@@ -358,7 +383,9 @@ class Settings(BaseSettings):
             return (_derived_token_key(info.data["secret_key"]),)
         return keys
 
-    @field_validator("limit_connect", "limit_publish", "limit_missing", "limit_search")
+    @field_validator(
+        "limit_connect", "limit_publish", "limit_missing", "limit_search", "limit_admin_login", "limit_report"
+    )
     @classmethod
     def _rate_limits(cls, value: str) -> str:
         # Flask-Limiter skips a limit it cannot parse (and logs it): a typo would switch the limit off.
@@ -366,6 +393,14 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError as exc:
             raise PydanticCustomError("rate_limit", "{problem}", {"problem": str(exc)}) from None
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token(cls, value: str) -> str:
+        # The one secret between the internet and the operator pages: a short one could be guessed.
+        if value and len(value) < 32:
+            raise PydanticCustomError("admin_token", "is too short to be safe")
         return value
 
     @model_validator(mode="after")

@@ -35,6 +35,16 @@ def publish_limit() -> str:
     return config.current().limit_publish
 
 
+def admin_login_limit() -> str:
+    """Operator sign-in attempts (the token is long, but nobody gets to try it quickly)."""
+    return config.current().limit_admin_login
+
+
+def report_limit() -> str:
+    """Reports of published episodes (anyone may report; nobody may flood the operators' list)."""
+    return config.current().limit_report
+
+
 def count_miss() -> None:
     """Count one unknown slug for this client; past `RATE_LIMIT_MISSING` answer 429 instead of 404.
 

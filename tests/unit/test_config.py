@@ -46,6 +46,10 @@ VARIABLES = {
     "RATE_LIMIT_PUBLISH": "limit_publish",
     "RATE_LIMIT_MISSING": "limit_missing",
     "RATE_LIMIT_SEARCH": "limit_search",
+    "RATE_LIMIT_ADMIN_LOGIN": "limit_admin_login",
+    "RATE_LIMIT_REPORT": "limit_report",
+    "ADMIN_TOKEN": "admin_token",
+    "CONTENT_PACK": "content_pack",
     "REDIS_PREFIX": "redis_prefix",
 }
 
