@@ -4,6 +4,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# The app is strict (production) unless told otherwise; a local `make run`, the tests and the bench are
+# development. An operator's own FANAPP_ENV wins.
+export FANAPP_ENV ?= development
 
 .PHONY: install run test lint bench lock fake-spotify fake-lastfm fake-apple-music worker migrate screenshots
 

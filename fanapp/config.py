@@ -103,8 +103,9 @@ class Settings(BaseSettings):
         validate_by_alias=True,
     )
 
+    # Safe by default: a deployment that forgets FANAPP_ENV gets the strict checks, never the dev key.
     env: Literal["development", "production", "test"] = Field(
-        "development", validation_alias="FANAPP_ENV", description="'development', 'production' or 'test'"
+        "production", validation_alias="FANAPP_ENV", description="'development', 'production' or 'test'"
     )
     secret_key: str = Field(
         DEV_SECRET_KEY, validation_alias="SECRET_KEY", description="a long random value", repr=False
@@ -249,6 +250,10 @@ class Settings(BaseSettings):
         validation_alias="CONTENT_PACK",
         description="the path of a content pack TOML file (unset: the bundled pack)",
     )
+    # "Delete everything": a visitor needs it once; unlimited, it was a way to make every worker work.
+    limit_delete: str = Field(
+        "5 per minute;30 per hour", validation_alias="RATE_LIMIT_DELETE", description=_LIMITS
+    )
     # Every Redis key of this app starts with this (limits, pause flags, locks); tests use their own.
     redis_prefix: str = Field(
         "fanapp:", validation_alias="REDIS_PREFIX", description="a key prefix, e.g. fanapp:"
@@ -384,7 +389,13 @@ class Settings(BaseSettings):
         return keys
 
     @field_validator(
-        "limit_connect", "limit_publish", "limit_missing", "limit_search", "limit_admin_login", "limit_report"
+        "limit_connect",
+        "limit_publish",
+        "limit_missing",
+        "limit_search",
+        "limit_admin_login",
+        "limit_report",
+        "limit_delete",
     )
     @classmethod
     def _rate_limits(cls, value: str) -> str:
@@ -433,6 +444,10 @@ class Settings(BaseSettings):
         if self.apple_music_enabled and not self.apple_musickit_js_url.startswith("https://"):
             missing.append("Set APPLE_MUSICKIT_JS_URL to an https URL in production.")
         if missing:
+            missing.append(
+                "FANAPP_ENV is production unless set: for a local run use FANAPP_ENV=development "
+                "(make run does)."
+            )
             raise PydanticCustomError("production", " ".join(missing))
         return self
 

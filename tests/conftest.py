@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import uuid
@@ -17,6 +18,10 @@ from flask.testing import FlaskClient
 from fanapp import create_app
 from fanapp.config import Settings
 from fanapp.data import migrate
+
+# The app is strict (production) by default; every app and subprocess a test starts is a development one
+# unless the test says otherwise (`make test` exports the same).
+os.environ.setdefault("FANAPP_ENV", "development")
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CLOSED_PORT = "http://127.0.0.1:9/"

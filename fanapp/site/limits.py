@@ -45,6 +45,11 @@ def report_limit() -> str:
     return config.current().limit_report
 
 
+def delete_limit() -> str:
+    """Deleting everything a browser made (it takes published pages down from every cache)."""
+    return config.current().limit_delete
+
+
 def count_miss() -> None:
     """Count one unknown slug for this client; past `RATE_LIMIT_MISSING` answer 429 instead of 404.
 

@@ -22,6 +22,29 @@ SPOTIFY_IMAGE_HOSTS = (
 )
 # Apple Music's cover art, for songs imported from Apple Music and not matched on Spotify.
 APPLE_IMAGE_HOSTS = ("https://*.mzstatic.com",)
+# No page of ours uses these powerful features: nothing we frame or load may ask for them either.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "serial",
+        "usb",
+    )
+)
+# What other sites may load as a subresource: the public surfaces (share images in partners' <img>,
+# the embed card and its fonts and styles from its sandboxed, origin-less iframe); nothing else.
+CROSS_ORIGIN_PREFIXES = ("/s/", "/embed/", "/static/", "/oembed")
+# Pages with the visitor's own data (their draft, their history, their import): never stored by a
+# browser or a shared cache, not even for "back".
+PRIVATE_PREFIXES = ("/build/", "/my-data", "/import/", "/pick", "/callback/", "/connect/")
 
 
 def content_security_policy(settings: Settings, *, embed: bool) -> str:
@@ -75,6 +98,14 @@ def init_app(app: Flask, settings: Settings) -> None:
             # Our embed card runs in a sandboxed iframe (origin "null") on partner pages: let it load
             # its display font. Fonts are public files.
             h.setdefault("Access-Control-Allow-Origin", "*")
+        h.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        # Our own window keeps no cross-site opener; popups we open (Apple's MusicKit sign-in, which
+        # answers through window.opener) keep working.
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
+        public = request.path.startswith(CROSS_ORIGIN_PREFIXES)
+        h.setdefault("Cross-Origin-Resource-Policy", "cross-origin" if public else "same-origin")
+        if request.path.startswith(PRIVATE_PREFIXES):
+            h["Cache-Control"] = "no-store"
         if settings.production:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

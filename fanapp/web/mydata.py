@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from fanapp import episodes, privacy
 from fanapp.site.db import db
+from fanapp.site.limits import delete_limit, limiter
 from fanapp.web import visitor
 
 bp = Blueprint("mydata", __name__, url_prefix="/my-data")
@@ -34,6 +35,7 @@ def unpublish(episode_id: int) -> Response:
 
 
 @bp.post("/delete")
+@limiter.limit(delete_limit)
 def delete_everything() -> Response:
     """Delete every listener, history, token and episode this browser made, then forget the session."""
     if request.form.get("confirm") != "yes":

@@ -29,7 +29,7 @@ TABLES = {
 
 
 def _check(url: str) -> None:
-    sa_url = Settings().override(database_url=url).database_url
+    sa_url = Settings(env="test").override(database_url=url).database_url
     migrate.upgrade(url)
     engine = create_engine(sa_url)
     try:

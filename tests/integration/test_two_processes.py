@@ -286,7 +286,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     finally:
         try:
             _delete_redis_state(
-                conn, Settings.from_env(environ={"REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix})
+                conn,
+                Settings.from_env(
+                    environ={"FANAPP_ENV": "test", "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix}
+                ),
             )
         finally:
             conn.close()

@@ -50,8 +50,11 @@ VARIABLES = {
     "RATE_LIMIT_REPORT": "limit_report",
     "ADMIN_TOKEN": "admin_token",
     "CONTENT_PACK": "content_pack",
+    "RATE_LIMIT_DELETE": "limit_delete",
     "REDIS_PREFIX": "redis_prefix",
 }
+
+DEV = {"FANAPP_ENV": "development"}
 
 PRODUCTION = {
     "FANAPP_ENV": "production",
@@ -71,15 +74,28 @@ def test_each_variable_sets_its_field_and_nothing_else_is_read() -> None:
     # Field names, other spellings and unrelated variables are not settings.
     environ = {"ENV": "production", "env": "production", "secret_key": "x" * 40, "fanapp_env": "nope"}
     environ |= {"RATE_LIMITS_ENABLED": "false", "SPOTIFY_CLIENT_ID": "by-the-wrong-name", "HOME": "/root"}
-    settings = Settings.from_env(environ=environ)
+    settings = Settings.from_env(environ={**environ, **DEV})
     assert settings.env == "development"
     assert settings.secret_key == DEV_SECRET_KEY
     assert settings.rate_limits_enabled is True
     assert settings.spotify_client_id == ""
 
 
+def test_a_start_without_secrets_outside_development_is_refused_saying_what_to_set() -> None:
+    # FANAPP_ENV unset (as in the Procfile) is production: no dev key, no derived token key.
+    message = _refusal({})
+    assert "SECRET_KEY" in message and "TOKEN_KEYS" in message
+    assert "FANAPP_ENV=development" in message
+    only_keys = _refusal({"SECRET_KEY": "s" * 40, "PUBLIC_BASE_URL": "https://fans.example"})
+    assert "TOKEN_KEYS" in only_keys and "Set SECRET_KEY" not in only_keys
+    assert Settings(env="test").token_keys  # tests and commands say what they are
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Settings()
+
+
 def test_defaults_match_the_contract(tmp_path: Path) -> None:
-    s = Settings.from_env(environ={}, instance_path=str(tmp_path))
+    assert Settings.model_fields["env"].default == "production"
+    s = Settings.from_env(environ=DEV, instance_path=str(tmp_path))
     assert s.env == "development" and not s.production
     assert s.secret_key == DEV_SECRET_KEY
     assert s.database_url == f"sqlite:///{tmp_path.resolve() / 'fanapp.sqlite3'}"
@@ -97,6 +113,7 @@ def test_defaults_match_the_contract(tmp_path: Path) -> None:
     assert s.limit_publish == "20 per minute;100 per hour"
     assert s.limit_missing == "30 per minute"
     assert s.limit_search == "30 per minute;300 per hour"
+    assert s.limit_delete == "5 per minute;30 per hour"
     assert s.redis_prefix == "fanapp:"
     assert s.rate_limits_enabled is True
     assert not s.spotify_enabled
@@ -109,9 +126,9 @@ def test_defaults_match_the_contract(tmp_path: Path) -> None:
 def test_the_constructor_holds_what_it_is_given_never_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("FANAPP_ENV", "production")
+    monkeypatch.setenv("FANAPP_ENV", "development")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    assert Settings().env == "development"
+    assert Settings(env="test").env == "test"
     assert Settings(env="test").redis_url == ""
     assert Settings(FANAPP_ENV="test", REDIS_PREFIX="p:").redis_prefix == "p:"  # by variable name too
 
@@ -120,6 +137,7 @@ def test_values_are_read_typed_and_normalised() -> None:
     key_a, key_b = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     s = Settings.from_env(
         environ={
+            **DEV,
             "DATABASE_URL": "postgres://u@db/fan",
             "PUBLIC_BASE_URL": "https://fans.example/",
             "SPOTIFY_ACCOUNTS_URL": "http://127.0.0.1:8001",
@@ -139,9 +157,9 @@ def test_values_are_read_typed_and_normalised() -> None:
         }
     )
     assert s.database_url == "postgresql+psycopg://u@db/fan"
-    assert Settings.from_env(environ={"DATABASE_URL": "postgresql://u@db/fan"}).database_url.startswith(
-        "postgresql+psycopg://"
-    )
+    assert Settings.from_env(
+        environ={**DEV, "DATABASE_URL": "postgresql://u@db/fan"}
+    ).database_url.startswith("postgresql+psycopg://")
     assert s.public_base_url == "https://fans.example"
     assert s.spotify_accounts_url == "http://127.0.0.1:8001/"
     assert s.spotify_api_url == "http://127.0.0.1:8001/v1/"
@@ -160,7 +178,7 @@ def test_blank_urls_mean_the_default() -> None:
         ("DATABASE_URL", "SPOTIPY_REDIRECT_URI", "SPOTIFY_ACCOUNTS_URL", "SPOTIFY_API_URL", "LASTFM_API_URL"),
         "",
     )
-    s = Settings.from_env(environ=blank, instance_path="/srv/fanapp")
+    s = Settings.from_env(environ={**blank, **DEV}, instance_path="/srv/fanapp")
     assert s.database_url == "sqlite:////srv/fanapp/fanapp.sqlite3"
     assert s.spotify_redirect_uri == "http://127.0.0.1:5000/callback/spotify"
     assert s.spotify_accounts_url == "https://accounts.spotify.com/"
@@ -169,19 +187,19 @@ def test_blank_urls_mean_the_default() -> None:
 
 
 def test_development_derives_a_token_key_from_the_secret_key() -> None:
-    a = Settings.from_env(environ={"SECRET_KEY": "a" * 40})
-    b = Settings.from_env(environ={"SECRET_KEY": "b" * 40})
+    a = Settings.from_env(environ={**DEV, "SECRET_KEY": "a" * 40})
+    b = Settings.from_env(environ={**DEV, "SECRET_KEY": "b" * 40})
     assert len(a.token_keys) == 1 and a.token_keys != b.token_keys
     Fernet(a.token_keys[0].encode())  # a usable key
     # The same key as ever: tokens stored by a development database stay readable.
     assert a.token_keys[0] == base64.urlsafe_b64encode(hashlib.sha256(b"a" * 40).digest()).decode()
-    assert Settings.from_env(environ={"SECRET_KEY": "a" * 40}).token_keys == a.token_keys
+    assert Settings.from_env(environ={**DEV, "SECRET_KEY": "a" * 40}).token_keys == a.token_keys
     given = Fernet.generate_key().decode()
-    assert Settings.from_env(environ={"TOKEN_KEYS": given}).token_keys == (given,)
+    assert Settings.from_env(environ={**DEV, "TOKEN_KEYS": given}).token_keys == (given,)
 
 
 def test_settings_are_frozen_hashable_and_compared_by_value() -> None:
-    a, b = Settings.from_env(environ={}), Settings.from_env(environ={})
+    a, b = Settings.from_env(environ=DEV), Settings.from_env(environ=DEV)
     assert a == b and hash(a) == hash(b)
     assert a != a.override(redis_prefix="other:")
     with pytest.raises(ValueError, match="frozen"):
@@ -196,7 +214,7 @@ def test_settings_are_frozen_hashable_and_compared_by_value() -> None:
 
 
 def test_override_changes_by_field_name_and_validates_again() -> None:
-    base = Settings.from_env(environ={})
+    base = Settings.from_env(environ=DEV)
     changed = base.override(database_url="postgres://u@db/fan", spotify_budget=3, upstream_timeout=1)
     assert changed.database_url == "postgresql+psycopg://u@db/fan"
     assert (changed.spotify_budget, changed.upstream_timeout) == (3, 1.0)
@@ -229,7 +247,7 @@ def test_a_wrong_value_is_refused_saying_which_variable_and_what_to_set(
     variable: str, value: str, said: str
 ) -> None:
     with pytest.raises(ConfigError) as refused:
-        Settings.from_env(environ={variable: value})
+        Settings.from_env(environ={**DEV, variable: value})
     message = str(refused.value)
     assert f"{variable}:" in message and said in message
     assert f"(got {value!r})" in message
@@ -238,13 +256,13 @@ def test_a_wrong_value_is_refused_saying_which_variable_and_what_to_set(
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as refused:
-        Settings.from_env(environ={"UPSTREAM_TIMEOUT": "soon", "SPOTIFY_CALL_BUDGET": "many"})
+        Settings.from_env(environ={**DEV, "UPSTREAM_TIMEOUT": "soon", "SPOTIFY_CALL_BUDGET": "many"})
     assert "UPSTREAM_TIMEOUT:" in str(refused.value) and "SPOTIFY_CALL_BUDGET:" in str(refused.value)
 
 
 def test_secrets_are_never_repeated_in_the_message() -> None:
     with pytest.raises(ConfigError) as refused:
-        Settings.from_env(environ={"TOKEN_KEYS": "not-a-fernet-key-but-secret"})
+        Settings.from_env(environ={**DEV, "TOKEN_KEYS": "not-a-fernet-key-but-secret"})
     message = str(refused.value)
     assert "TOKEN_KEYS:" in message and "Fernet" in message
     assert "not-a-fernet-key-but-secret" not in message

@@ -184,11 +184,15 @@ def test_a_token_never_lives_longer_than_apple_allows(key: ec.EllipticCurvePriva
 def test_apple_music_settings_are_all_or_nothing_and_checked_at_start(
     key: ec.EllipticCurvePrivateKey,
 ) -> None:
-    good = {"APPLE_MUSIC_TEAM_ID": "TEAM123456", "APPLE_MUSIC_KEY_ID": "KEY9876543"}
+    good = {
+        "FANAPP_ENV": "development",
+        "APPLE_MUSIC_TEAM_ID": "TEAM123456",
+        "APPLE_MUSIC_KEY_ID": "KEY9876543",
+    }
     one_line = pem(key).replace("\n", "\\n")  # how one-line hosts hold the .p8 file
     enabled = Settings.from_env({**good, "APPLE_MUSIC_PRIVATE_KEY": one_line})
     assert enabled.apple_music_enabled and enabled.apple_music_private_key.startswith("-----BEGIN")
-    assert not Settings.from_env({}).apple_music_enabled
+    assert not Settings.from_env({"FANAPP_ENV": "development"}).apple_music_enabled
 
     with pytest.raises(ConfigError, match="set APPLE_MUSIC_PRIVATE_KEY too"):
         Settings.from_env(good)
@@ -199,4 +203,6 @@ def test_apple_music_settings_are_all_or_nothing_and_checked_at_start(
     with pytest.raises(ConfigError, match="APPLE_MUSIC_TEAM_ID"):
         Settings.from_env({**good, "APPLE_MUSIC_TEAM_ID": "team", "APPLE_MUSIC_PRIVATE_KEY": one_line})
     with pytest.raises(ConfigError, match="APPLE_MUSICKIT_JS_URL"):
-        Settings.from_env({"APPLE_MUSICKIT_JS_URL": "https://x.example/m.js; script-src *"})
+        Settings.from_env(
+            {"FANAPP_ENV": "development", "APPLE_MUSICKIT_JS_URL": "https://x.example/m.js; script-src *"}
+        )
