@@ -40,10 +40,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     for name in ("spotipy", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from fanapp import cli, sharing, site, web
+    from fanapp import cli, content, sharing, site, web
     from fanapp.data import session
     from fanapp.site import limits
 
+    # The content pack is checked before anything serves: a broken one stops start-up, with its reason.
+    app.extensions["fanapp.content"] = content.load(settings.content_pack)
     session.init_app(app, settings)
     site.init_app(app, settings)
     web.init_app(app)

@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from fanapp import content
 from fanapp import engine as eng
 from fanapp.data.models import Character, Episode, EpisodeSong, Listener, Track, utcnow
 from fanapp.sources import clean_text
@@ -234,17 +235,22 @@ def propose(session: Session, *, listener_id: int, campaign: dict[str, str] | No
         p = profile(t)
         profiles[p.stable_id], tracks[p.stable_id] = p, t
     proposal = eng.propose(list(profiles.values()))
+    renamed = content.current().archetypes
     episode = Episode(listener_id=listener_id, basis=proposal.basis[:200], campaign=dict(campaign or {}))
     session.add(episode)
     session.flush()
     assert episode.id is not None
     for character in (proposal.a, proposal.b):
+        # The campaign's pack may give an archetype its own name and line (by the archetype's id).
+        own = renamed.get(character.archetype)
         session.add(
             Character(
                 episode_id=episode.id,
                 key=character.key,
-                name=character.name[:NAME_LIMIT],
-                description=character.description[:300],
+                name=(own.name if own else character.name)[:NAME_LIMIT],
+                description=((own.description or character.description) if own else character.description)[
+                    :300
+                ],
                 archetype=character.archetype[:60],
             )
         )
@@ -604,6 +610,10 @@ def rename(session: Session, *, episode_id: int, owners: Sequence[int], key: str
         raise EpisodeError("A character needs a name.")
     if len(cleaned) > NAME_LIMIT:
         raise EpisodeError(f"Keep the name to {NAME_LIMIT} characters or fewer.")
+    try:
+        content.check_public_text(cleaned)
+    except content.BlockedWord as exc:
+        raise EpisodeError(str(exc)) from None
     character = characters(session, episode).get(key)
     if character is None:
         raise EpisodeError("Choose character A or B.")
@@ -627,6 +637,13 @@ def publish(
     chars = characters(session, episode)
     listener = session.get(Listener, episode.listener_id) if episode.listener_id else None
     episode.title = f"{chars['a'].name} & {chars['b'].name}"[:200]
+    try:  # names given before the pack blocked a word, or cast from a renamed archetype
+        content.check_public_text(episode.title)
+        if show_display_name and listener:
+            content.check_public_text(listener.display_name, what="display name")
+    except content.BlockedWord as exc:
+        session.rollback()
+        raise EpisodeError(str(exc)) from None
     episode.display_name = listener.display_name if (listener and show_display_name) else ""
     episode.show_display_name = show_display_name
     episode.status = "published"

@@ -8,10 +8,10 @@ from typing import Literal
 from flask import Blueprint, Flask, abort, current_app, request
 from werkzeug.wrappers import Response
 
-from fanapp import episodes
+from fanapp import content, episodes
+from fanapp.sharing.cards import render
 from fanapp.sharing.cards.cache import ImageCache
 from fanapp.sharing.cards.covers import HttpCovers
-from fanapp.sharing.cards.render import render_card
 from fanapp.site.db import db
 from fanapp.site.limits import count_miss
 from fanapp.upstream.session import guarded_session
@@ -52,12 +52,18 @@ def _image(slug: str, size: Literal["card", "story"]) -> Response:
         episode.slug,
         episode.version,
         size,
-        lambda: render_card(episodes.view(db(), episode).as_dict(), covers, size),
+        lambda: _render(episodes.view(db(), episode).as_dict(), covers, size),
     )
     response = Response(entry.png, mimetype="image/png")
     response.headers["Cache-Control"] = IMAGE_CACHE
     response.set_etag(entry.etag.strip('"'))
     return response.make_conditional(request)
+
+
+def _render(view: dict[str, object], covers: HttpCovers, size: Literal["card", "story"]) -> bytes:
+    pack = content.current()
+    render.set_palette(pack.rgb("a"), pack.rgb("b"), pack.rgb("gold"))
+    return render.render_card(view, covers, size)
 
 
 @bp.get("/s/<slug>.png")

@@ -11,10 +11,11 @@ from fanapp.config import Settings
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Security headers and CSRF, the request session, error pages and the health check."""
-    from fanapp.site import db, errors, health, security, templating
+    from fanapp.site import db, errors, health, security, templating, theme
 
     security.init_app(app, settings)
     db.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(theme.bp)

@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from flask import Flask
 
-from fanapp.site import mixview, security
+from fanapp import content
+from fanapp.site import mixview, security, theme
 from fanapp.sources.lastfm import PERIOD_LABELS
 from fanapp.tracks import spotify_id_of
 
@@ -51,4 +52,6 @@ def init_app(app: Flask) -> None:
             "htmx_url": security.HTMX_URL,
             "htmx_sri": security.HTMX_SRI,
             "lastfm_periods": list(PERIOD_LABELS.items()),
+            "pack": content.current(),
+            "theme_version": theme.version,
         }

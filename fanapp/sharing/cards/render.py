@@ -888,6 +888,25 @@ def render_image(view: Mapping[str, Any], covers: CoverSource, size: Size = "car
     return img
 
 
+def set_palette(a: RGB, b: RGB, gold: RGB) -> None:
+    """Draw with the content pack's side and gold colours from now on (a no-op when they are the same).
+
+    The static artwork is cached per process, so a change forgets it; a process serves one pack, so
+    this happens once (tests that start apps with other packs change it back and forth).
+    """
+    global PINK, CYAN, GOLD
+    if (a, b, gold) == (PINK, CYAN, GOLD):
+        return
+    with _DRAWING:
+        PINK, CYAN, GOLD = a, b, gold
+        SIDE_COLOURS.update(a=a, b=b)
+        MARK_COLOURS.update(a=a, b=b, both=gold)
+        for value in list(globals().values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == __name__:
+                clear()
+
+
 def render_card(view: Mapping[str, Any], covers: CoverSource, size: Size = "card") -> bytes:
     """The share image as PNG bytes: ``card`` 1200x630 (link previews) or ``story`` 1080x1920 (stories)."""
     return _png(render_image(view, covers, size))
