@@ -21,11 +21,12 @@ from fanapp.data.session import get_session
 from fanapp.engine import EngineError
 from fanapp.enrich import enrich_tracks
 from fanapp.errors import FanappError
-from fanapp.importing import apple_tokens, store, tokens
+from fanapp.importing import apple_tokens, store, tokens, uploads
 from fanapp.sources import HistorySource, SourceError
 from fanapp.sources.apple import client as apple_client
 from fanapp.sources.apple.history import CONNECTION_ENDED, AppleMusicSource
 from fanapp.sources.demo import DemoSource
+from fanapp.sources.export import ExportFilesSource
 from fanapp.sources.lastfm import LastfmSource
 from fanapp.sources.spotify import client as spotify_client
 from fanapp.sources.spotify.history import SpotifySource
@@ -110,6 +111,8 @@ def import_now(listener_id: int, source: HistorySource, *, campaign: dict[str, s
 def mark_failed(job: Job, connection: Any, *exc_info: Any) -> None:
     """RQ's failure hook (a crash or a timeout): tell the visitor, instead of a page that polls forever."""
     listener_id = job.args[0] if job.args else None
+    spec = job.args[1] if len(job.args) > 1 and isinstance(job.args[1], dict) else {}
+    uploads.remove(spec.get("upload"))  # a crash or a timeout: the uploaded files go all the same
     if not isinstance(listener_id, int):
         return
     with get_session() as session:
@@ -146,6 +149,12 @@ def _source(session: Session, settings: Settings, listener: Listener, spec: dict
             SpotifyMatcher(lambda: spotify_client.app_client(settings)) if settings.spotify_enabled else None
         )
         return AppleMusicSource(client, matcher=apple_matcher)
+    if kind == "export":
+        files = uploads.files(spec.get("upload", ""), spec.get("names", []))
+        export_matcher = (
+            SpotifyMatcher(lambda: spotify_client.app_client(settings)) if settings.spotify_enabled else None
+        )
+        return ExportFilesSource(files, matcher=export_matcher)
     if kind == "lastfm" and settings.lastfm_api_key:
         matcher = SpotifyMatcher(
             (lambda: spotify_client.app_client(settings)) if settings.spotify_enabled else None
@@ -223,6 +232,8 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
             session.add(listener)
             session.commit()
         finally:
+            if spec.get("kind") == "export" and listener.import_status != "waiting":
+                uploads.remove(spec.get("upload"))  # read or refused: the files are never kept
             if listener.import_status != "waiting" and listener.id is not None:
                 # No feature needs Spotify after the import: hold no tokens longer than that.
                 tokens.forget(session, listener_id=listener.id)

@@ -7,18 +7,31 @@ import secrets
 import time
 from typing import Any, BinaryIO, cast
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
+from wtforms import ValidationError
 
 from fanapp import config, episodes
 from fanapp.errors import FanappError
-from fanapp.importing import jobs, store, tokens
+from fanapp.importing import jobs, store, tokens, uploads
 from fanapp.site import campaign
 from fanapp.site.db import db
 from fanapp.site.limits import connect_limit, limiter
 from fanapp.site.urls import absolute_url
 from fanapp.sources import SourceError
-from fanapp.sources.export import DEFAULT_LIMITS, ExportSource, parse_upload
+from fanapp.sources.export import DEFAULT_LIMITS, MB, check_files
 from fanapp.sources.lastfm import PERIODS, normalise_username
 from fanapp.sources.spotify import catalog, oauth
 from fanapp.sources.spotify import client as spotify_client
@@ -147,28 +160,103 @@ def connect_lastfm() -> Response | str:
     return _start(listener, {"kind": "lastfm", "username": username, "period": period})
 
 
+# Larger than the app-wide 2 MB cap for forms: what Spotify sends can be big. Werkzeug streams each
+# file of the form to a temporary file (never memory), and refuses a larger body before reading it.
+UPLOAD_CAP = DEFAULT_LIMITS.max_upload_bytes + 1_000_000  # the files, plus the form's own parts
+
+
+def _not_counted(response: Response) -> bool:
+    """Only uploads that went through count toward the rate limit; a refused one may be tried again."""
+    return response.status_code < 400
+
+
+@bp.app_context_processor
+def _upload_limits() -> dict[str, int]:
+    """The upload limit, for the form's own check before the files travel."""
+    return {"upload_max_bytes": DEFAULT_LIMITS.max_upload_bytes}
+
+
+@bp.record_once
+def _exempt_upload(state: Any) -> None:
+    # CSRFProtect checks every POST before the view runs, reading the form under the app-wide cap; the
+    # upload view raises the cap first and then checks the token itself (`_check_csrf`).
+    state.app.extensions["fanapp.csrf"].exempt("fanapp.web.connect.upload_export")
+
+
+def _check_csrf() -> None:
+    """Flask-WTF's check, from the `X-CSRFToken` header before the body is read when there is one (the
+    page's script sends it), else from the form once the files have streamed to disk."""
+    token = request.headers.get("X-CSRFToken")
+    try:
+        if token:
+            validate_csrf(token)
+        else:
+            current_app.extensions["fanapp.csrf"].protect()
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None
+
+
 @bp.post("/upload")
-@limiter.limit(connect_limit)
+@limiter.limit(connect_limit, deduct_when=_not_counted)
 def upload_export() -> Response | str:
-    """Import the files of a Spotify data export (JSON or zip), parsed with hard limits in this request."""
-    # Larger than the app-wide cap for forms: the export's zip can be big. Checked before reading.
-    request.max_content_length = DEFAULT_LIMITS.max_upload_bytes + 1_000_000
-    files = [f for f in request.files.getlist("files") if f.filename]
+    """Take the files of a Spotify data export (JSON or zip) and import them in a job.
+
+    Quick refusals (not an export, a hostile zip directory, too big) answer here with the form and the
+    message; the files are then saved for the import job, which parses them (on a worker when there is
+    a queue) and removes them whatever happens, while the progress page shows plays read and songs found.
+    """
+    request.max_content_length = UPLOAD_CAP
+    try:
+        _check_csrf()
+        files = [f for f in request.files.getlist("files") if f.filename]
+    except RequestEntityTooLarge:
+        return _landing_with_error("export", TOO_BIG, 413)
     if not files:
         return _landing_with_error("export", "Choose the files of your Spotify data export first.")
+    named = [(f.filename or "upload", cast(BinaryIO, f.stream)) for f in files]
     try:
-        result = parse_upload([(f.filename or "upload", cast(BinaryIO, f.stream)) for f in files])
+        check_files(named, DEFAULT_LIMITS)
     except SourceError as exc:
         return _landing_with_error("export", exc.message)
-    listener_id = _start_listener("export")
-    jobs.import_now(listener_id, ExportSource(result), campaign=campaign.current())
+    key, names = uploads.save(named)
+    try:
+        listener_id = _start_listener("export")
+        jobs.start_import(
+            settings=config.current(),
+            listener_id=listener_id,
+            spec={"kind": "export", "upload": key, "names": names, "campaign": campaign.current()},
+        )
+    except BaseException:
+        uploads.remove(key)  # never queued: nobody else would remove it
+        raise
+    listener = store.listener(db(), listener_id)
+    if listener is not None and listener.import_status == "failed" and not is_htmx():
+        # Parsed inline (no queue) and refused: the message next to the form, as for a quick refusal.
+        return _landing_with_error("export", listener.import_error)
+    if is_htmx() and (listener is None or listener.import_status not in ("done", "failed")):
+        return redirect_to(url_for("connect.progress", listener_id=listener_id))
     return next_step(listener_id)
 
 
-def _landing_with_error(way: str, message: str) -> Response:
-    """The landing page again, with the message next to the form that was used (nothing was kept)."""
-    page = render_template("pages/landing.html", settings=config.current(), errors={way: message})
-    return make_response(page, 400)
+TOO_BIG = (
+    f"These files are larger than {DEFAULT_LIMITS.max_upload_bytes // MB} MB in all, more than any Spotify "
+    "export. Please upload only the StreamingHistory or Streaming_History_Audio files (or the zip as "
+    "Spotify sent it)."
+)
+
+
+def _landing_with_error(way: str, message: str, status: int = 400) -> Response:
+    """The landing page again, with the message next to the form that was used (nothing was kept); to
+    htmx, the upload form alone, which it swaps in place."""
+    errors = {way: message}
+    if way == "export" and is_htmx():
+        response = make_response(render_template("partials/upload_form.html", errors=errors), status)
+    else:
+        response = make_response(
+            render_template("pages/landing.html", settings=config.current(), errors=errors), status
+        )
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/connect/spotify")

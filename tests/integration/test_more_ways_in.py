@@ -19,6 +19,7 @@ from werkzeug.test import EnvironBuilder
 
 from fanapp import create_app
 from fanapp.data.models import Listener, Track
+from fanapp.importing import uploads
 from tests.conftest import csrf_from, make_settings
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "export"
@@ -134,6 +135,14 @@ def test_lastfm_outage_and_empty_profile(lastfm_client: FlaskClient, fake_lastfm
 # -- Spotify data export ----------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def upload_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Uploads of this test wait in a folder of its own (checked empty afterwards)."""
+    root = tmp_path / "uploads"
+    monkeypatch.setattr(uploads, "root", lambda: root)
+    return root
+
+
 def _upload(client: FlaskClient, files: list[tuple[str, bytes]]) -> Any:
     data: dict[str, Any] = {"csrf_token": _token(client)}
     data["files"] = [(io.BytesIO(content), name) for name, content in files]
@@ -194,7 +203,51 @@ def test_export_refusals(client: FlaskClient, app: Flask, name: str, content: by
     assert r.status_code == 400
     assert BeautifulSoup(r.get_data(as_text=True), "html.parser").select_one("#export-error")
     with Session(app.extensions["fanapp.engine"]) as s:
-        assert s.exec(select(Listener)).all() == [] and s.exec(select(Track)).all() == []  # nothing partial
+        assert s.exec(select(Track)).all() == []  # nothing partial
+        # A refusal found while parsing (in the import job) leaves only the failed import and its message.
+        assert all(listener.import_status == "failed" for listener in s.exec(select(Listener)))
+    assert not any(uploads.root().glob("*/*"))  # the saved files are gone
+
+
+def test_export_journey_leaves_no_files(client: FlaskClient, upload_root: Path) -> None:
+    r = _upload(client, [("my_spotify_data.zip", (DATA / "my_spotify_data.zip").read_bytes())])
+    assert r.status_code == 303
+    assert upload_root.is_dir() and not any(upload_root.iterdir())
+
+
+def test_upload_checks_csrf_from_the_header_before_the_body(client: FlaskClient) -> None:
+    client.get("/")
+    content = (DATA / "StreamingHistory_music_0.json").read_bytes()
+    r = client.post(
+        "/upload",
+        data={"files": [(io.BytesIO(content), "StreamingHistory_music_0.json")]},
+        headers={"X-CSRFToken": "forged"},
+    )
+    assert r.status_code == 400
+    r = client.post("/upload", data={"files": [(io.BytesIO(content), "StreamingHistory_music_0.json")]})
+    assert r.status_code == 400  # no token at all
+    token = _token(client)
+    r = client.post(
+        "/upload",
+        data={"files": [(io.BytesIO(content), "StreamingHistory_music_0.json")]},
+        headers={"X-CSRFToken": token},
+    )
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+
+
+def test_htmx_refusal_is_the_form_with_its_message(client: FlaskClient) -> None:
+    token = _token(client)
+    r = client.post(
+        "/upload",
+        data={"files": [(io.BytesIO(b"hello"), "notes.txt")]},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
+    assert r.status_code == 400 and "HX-Request" in r.headers["Vary"]
+    page = BeautifulSoup(r.get_data(as_text=True), "html.parser")
+    assert page.select_one("html") is None  # a fragment: the form, swapped in place
+    form = page.select_one('[data-testid="upload-export"]')
+    assert form is not None and form.select_one("#export-error") is not None
+    assert form.select_one('[data-testid="upload-progress"]') is not None
 
 
 def test_no_files_chosen(client: FlaskClient) -> None:

@@ -25,7 +25,7 @@ MIN_PLAY_MS: Final = 30_000
 DAY: Final = 86_400
 
 HISTORY, PODCASTS, VIDEOS = "history", "podcasts", "videos"  # what a file holds, by its name
-_NOTHING_FOUND: Final = (
+NOTHING_FOUND: Final = (
     "We could not find Spotify streaming history in these files. Please upload the "
     "StreamingHistory_music_….json files of your account data, the Streaming_History_Audio_….json "
     "files of your extended streaming history, or the zip Spotify sent you."
@@ -291,7 +291,7 @@ def build_result(extended: Plays, account: Plays, counts: Counts, limits: Export
 
     if not len(times):
         if not counts.files_read:
-            raise ExportError(_NOTHING_FOUND)
+            raise ExportError(NOTHING_FOUND)
         raise ExportError(
             "We read your streaming history but found no music plays of 30 seconds or more in it "
             f"({_skipped_text(counts) or 'it is empty'}), so there is nothing to build an episode from."

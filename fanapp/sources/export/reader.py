@@ -60,7 +60,7 @@ CHUNK: Final = 4 * 1024
 BLOCK: Final = 64 * 1024
 
 _WS: Final = b" \t\r\n"
-_MAGIC: Final = (
+MAGIC: Final = (
     (b"\x89PNG", "an image (PNG)"),
     (b"\xff\xd8\xff", "an image (JPEG)"),
     (b"GIF8", "an image (GIF)"),
@@ -285,7 +285,7 @@ class JsonArray:
 
         # The first bytes say what the file is: a list, an object, or not JSON at all.
         data = source.take(CHUNK)
-        what = next((name for magic, name in _MAGIC if data.startswith(magic)), None)
+        what = next((name for magic, name in MAGIC if data.startswith(magic)), None)
         if what is not None:
             raise ExportError(f"{label} is {what}, not a Spotify history JSON file. Nothing was kept.")
         if data.startswith(codecs.BOM_UTF8):

@@ -8,21 +8,32 @@ a file uploaded twice, and reads each history file with `reader.JsonArray` into 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import IO, BinaryIO, Final
 
 from fanapp.sources import clean_text
 from fanapp.sources.export.limits import MB, ExportError, ExportLimits
-from fanapp.sources.export.plays import HISTORY, PODCASTS, VIDEOS, Counts, Plays, read_entries
-from fanapp.sources.export.reader import JsonArray, NotAList
+from fanapp.sources.export.plays import (
+    HISTORY,
+    NOTHING_FOUND,
+    PODCASTS,
+    VIDEOS,
+    Counts,
+    Plays,
+    read_entries,
+)
+from fanapp.sources.export.reader import BLOCK, MAGIC, JsonArray, NotAList
 
 CHUNK: Final = 1 * MB  # copying a zip that is not seekable
+CHUNK_PEEK: Final = 4 * 1024  # the first bytes of a file, to tell what it is
 
 
 # -- file names ------------------------------------------------------------------------------------
@@ -60,7 +71,8 @@ class _Budget:
     def __init__(self, limits: ExportLimits) -> None:
         self.limits = limits
         self.uploaded = 0
-        self.decompressed = 0
+        self.decompressed = 0  # bytes of JSON given to the reader
+        self.inflated = 0  # bytes inflated out of zip members
         self.files = 0
         self.entries = 0  # entries of the JSON files read so far
 
@@ -127,11 +139,19 @@ def _check_zip_directory(stream: IO[bytes], limits: ExportLimits) -> None:
     stream.seek(0)
 
 
+Report = Callable[[int, int], None]
+"""Told (entries read, songs found) now and then while an upload is read; songs may count twice
+across files until the end."""
+
+REPORT_EVERY: Final = 2 * MB  # JSON bytes read between two reports
+
+
 class Upload:
     """The state of one `parse_upload` call: limits spent, plays so far, counts so far."""
 
-    def __init__(self, limits: ExportLimits) -> None:
+    def __init__(self, limits: ExportLimits, report: Report | None = None) -> None:
         self.limits = limits
+        self.report = report
         self.budget = _Budget(limits)
         self.extended = Plays()
         self.account = Plays()
@@ -180,13 +200,9 @@ class Upload:
                 for info, kind in self._zip_members(archive, label):
                     self.budget.add_file()
                     member_label = f"{_shown(info.filename)} (in {label})"
-                    with archive.open(info) as member:
-                        self._add_json(
-                            _Counted(member, info.file_size, member_label, self.limits).read,
-                            member_label,
-                            kind,
-                            named=True,
-                        )
+                    inflated = _Inflated(zipped, info, member_label, self.budget)
+                    self._add_json(inflated.read, member_label, kind, named=True)
+                    inflated.finish()
         finally:
             if zipped is not stream:
                 zipped.close()
@@ -236,14 +252,25 @@ class Upload:
     def _add_json(self, read: Callable[[int], bytes], label: str, kind: str, *, named: bool) -> None:
         """Read one JSON file into its own plays and counts, then keep them unless it is a duplicate."""
         digest = hashlib.sha1(usedforsecurity=False)
+        extended, account, counts = Plays(), Plays(), Counts()
+        next_report = self.budget.decompressed + REPORT_EVERY
 
         def hashed(size: int) -> bytes:
+            nonlocal next_report
             data = read(size)
             digest.update(data)
             self.budget.add_json(len(data))
+            if self.report is not None and self.budget.decompressed >= next_report:
+                next_report = self.budget.decompressed + REPORT_EVERY
+                self.report(
+                    self.budget.entries + entries.entries,
+                    len(self.extended.songs)
+                    + len(self.account.songs)
+                    + len(extended.songs)
+                    + len(account.songs),
+                )
             return data
 
-        extended, account, counts = Plays(), Plays(), Counts()
         entries = JsonArray(
             hashed, label, self.limits, max_entries=self.limits.max_entries - self.budget.entries
         )
@@ -267,36 +294,160 @@ class Upload:
         self.account.absorb(account)
         self.counts.absorb(counts)
         self.counts.files_read += 1
+        if self.report is not None:
+            self.report(self.budget.entries, len(self.extended.songs) + len(self.account.songs))
 
 
-class _Counted:
-    """A zip member's bytes, counted as they are decompressed: headers can lie about sizes."""
+_LOCAL_HEADER: Final = struct.Struct("<4s2B4HL2L2H")  # zipfile's own layout of a local file header
+_STORED, _DEFLATED = 0, 8
 
-    def __init__(self, member: IO[bytes], declared: int, label: str, limits: ExportLimits) -> None:
-        self.member = member
-        self.cap = min(declared, limits.max_member_bytes)
+
+class _Inflated:
+    """One zip member's bytes, inflated here rather than by `zipfile.ZipFile.open`, to count real sizes.
+
+    A zip's sizes are only what its headers say: a member can declare a large compressed size (padding
+    after its deflate stream) to get a 99 MB member past a ratio check on declared sizes. Here the ratio
+    is checked as the member is inflated, against the compressed bytes zlib actually consumed, and the
+    output against the declared size; each read inflates at most what was asked for (zlib's
+    `max_length`), so memory stays at one input block and one output piece. Only stored and deflated
+    members are read (Spotify's zips are deflated); the CRC is checked at the end of the stream.
+    """
+
+    def __init__(self, zipped: IO[bytes], info: zipfile.ZipInfo, label: str, budget: _Budget) -> None:
+        limits = budget.limits
+        self.zipped = zipped
+        self.info = info
         self.label = label
-        self.total = 0
+        self.limits = limits
+        self.budget = budget
+        self.cap = min(info.file_size, limits.max_member_bytes)
+        if info.compress_type not in (_STORED, _DEFLATED):
+            raise NotImplementedError(f"compression method {info.compress_type}")
+        zipped.seek(info.header_offset)
+        header = zipped.read(_LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("no local file header")
+        fields = _LOCAL_HEADER.unpack(header)
+        self.at = info.header_offset + _LOCAL_HEADER.size + fields[10] + fields[11]
+        self.left = info.compress_size  # compressed bytes not yet read from the zip
+        self.inflater = zlib.decompressobj(-15) if info.compress_type == _DEFLATED else None
+        self.fed = 0  # compressed bytes read from the zip
+        self.produced = 0  # bytes inflated
+        self.crc = 0
+        self.ended = False
+
+    @property
+    def consumed(self) -> int:
+        """Compressed bytes zlib has used so far (read, less what it has not taken or left over)."""
+        if self.inflater is None:
+            return self.fed
+        return self.fed - len(self.inflater.unconsumed_tail) - len(self.inflater.unused_data)
+
+    def _more(self, size: int = BLOCK) -> bytes:
+        size = min(self.left, size)
+        if not size:
+            return b""
+        self.zipped.seek(self.at)
+        data = self.zipped.read(size)
+        if not data:
+            raise EOFError("the zip ends inside a member")
+        self.at += len(data)
+        self.left -= len(data)
+        self.fed += len(data)
+        return data
 
     def read(self, size: int) -> bytes:
-        data = self.member.read(size)
-        self.total += len(data)
-        if self.total > self.cap:
+        """Up to `size` inflated bytes (b"" at the end of the member), counted against the limits."""
+        if self.ended or size <= 0:
+            return b""
+        out = b""
+        while not out and not self.ended:
+            if self.inflater is None:  # stored
+                out = self._more(size)
+                self.ended = not out
+                continue
+            data = self.inflater.unconsumed_tail or self._more()
+            if not data:
+                raise zlib.error("the member's deflate stream ends too early")
+            out = self.inflater.decompress(data, size)
+            self.ended = self.inflater.eof
+        self.produced += len(out)
+        self.budget.inflated += len(out)
+        self.crc = zlib.crc32(out, self.crc)
+        if self.produced > self.cap:
             raise ExportError(
                 f"{self.label} unpacks to more than it says, like a zip bomb. Nothing was kept."
             )
-        return data
+        if self.produced > MB and self.produced > self.limits.max_ratio * max(self.consumed, 1):
+            raise ExportError(
+                f"{self.label} is compressed suspiciously well, like a zip bomb. Nothing was kept."
+            )
+        return out
+
+    def finish(self) -> None:
+        """Refuse a member whose stream did not end where and as its headers say (size and CRC)."""
+        while not self.ended and self.read(BLOCK):
+            pass  # the reader stopped early (a file that is not history): check the rest all the same
+        if self.produced != self.info.file_size or self.crc != self.info.CRC:
+            raise zipfile.BadZipFile("a member's size or CRC does not match its header")
 
 
-def read_files(files: Iterable[tuple[str, BinaryIO]], limits: ExportLimits) -> Upload:
+def read_files(
+    files: Iterable[tuple[str, BinaryIO]], limits: ExportLimits, report: Report | None = None
+) -> Upload:
     """Read uploaded export files (each a .json or a .zip) into plays and counts, all or nothing.
 
     Raises `ExportError` with a message for the visitor for anything refused, damaged zips included.
     """
-    upload = Upload(limits)
-    try:
+    upload = Upload(limits, report)
+    with _zip_errors():
         for name, stream in files:
             upload.add(str(name or "upload"), stream)
+    return upload
+
+
+def check_files(files: Iterable[tuple[str, BinaryIO]], limits: ExportLimits) -> None:
+    """Refuse at once what can be told from names and first bytes, without reading the history.
+
+    The cheap part of `read_files`, for the web request before the upload goes to the import job: not
+    JSON or a zip, a zip whose directory is hostile (too many entries, unsafe names, encryption,
+    declared bombs), or nothing that could be streaming history. Each stream is left at its start.
+    """
+    check = Upload(limits)
+    candidates = 0
+    with _zip_errors():
+        for name, stream in files:
+            name = str(name or "upload").replace("\\", "/")[-400:]
+            label = _shown(name)
+            stream.seek(0)
+            head = stream.read(CHUNK_PEEK)
+            if head[:4] in _ZIP_MAGIC:
+                stream.seek(0)
+                _check_zip_directory(stream, limits)
+                with zipfile.ZipFile(stream) as archive:
+                    candidates += len(check._zip_members(archive, label))
+            elif name.lower().endswith(".json") or _file_kind(name) is not None:
+                what = next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+                if what is not None:
+                    raise ExportError(
+                        f"{label} is {what}, not a Spotify history JSON file. Nothing was kept."
+                    )
+                first = head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:1]
+                if first not in (b"[", b"{", b""):
+                    raise ExportError(
+                        f"{label} is not a JSON list, so it cannot be Spotify history. Nothing was kept."
+                    )
+                candidates += 1
+            stream.seek(0)
+    if not candidates:
+        raise ExportError(NOTHING_FOUND)
+
+
+@contextmanager
+def _zip_errors() -> Iterator[None]:
+    """zipfile's and zlib's errors as refusals a visitor can read."""
+    try:
+        yield
     except ExportError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, struct.error) as exc:
@@ -307,4 +458,3 @@ def read_files(files: Iterable[tuple[str, BinaryIO]], limits: ExportLimits) -> U
         raise ExportError("A zip file in the upload uses a format we cannot read. Nothing was kept.") from exc
     except (OSError, ValueError, RuntimeError) as exc:
         raise ExportError("We could not read the upload, so nothing was kept. Please try again.") from exc
-    return upload
