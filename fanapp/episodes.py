@@ -127,6 +127,8 @@ class EpisodeView:
     characters: list[CharacterView]
     mashup: PairView | None
     alternatives: list[PairView] = field(default_factory=list)
+    duet_of: str | None = None  # a duet: the slug of the episode whose character it co-stars with
+    allow_duets: bool = True  # whether friends may make duets of it (the inviter's choice at publish)
 
     def as_dict(self) -> dict[str, Any]:
         """The view as plain data: the published JSON (no row ids), and what share images read."""
@@ -134,7 +136,7 @@ class EpisodeView:
         def pair(p: PairView | None) -> dict[str, Any] | None:
             return None if p is None else p.public()
 
-        return {
+        found: dict[str, Any] = {
             "slug": self.slug,
             "title": self.title,
             "basis": self.basis,
@@ -152,6 +154,9 @@ class EpisodeView:
             "mashup": pair(self.mashup),
             "alternatives": [pair(p) for p in self.alternatives],
         }
+        if self.duet_of:
+            found["duet_of"] = self.duet_of
+        return found
 
     def playlist(self) -> list[str]:
         """Spotify track ids for a playlist of the episode: both soundtracks in story order, the mash-up
@@ -312,6 +317,55 @@ def _draft(session: Session, episode_id: int, owners: Sequence[int]) -> Episode:
     return episode
 
 
+def _editable(episode: Episode, key: str) -> None:
+    """Refuse an edit of a duet's side A: it is the inviter's character as they published it."""
+    if episode.duet_of and key == "a":
+        raise EpisodeError(
+            "Side A is the character you co-star with, as its episode published it: it cannot be changed "
+            "here. Make side B, your character, your own."
+        )
+
+
+def given_record(track: eng.TrackProfile) -> dict[str, Any]:
+    """A duet's side A song as the engine needs it again after an edit: what the song is and how it
+    sounds, nothing of how the inviter listened to it (no plays, ranks or dates)."""
+    return {
+        "id": track.id,
+        "title": track.title,
+        "artists": list(track.artists),
+        "isrc": track.isrc,
+        "release_year": track.release_year,
+        "features": {
+            name: {"value": value, "source": track.features.source(name) or ""}
+            for name in eng.FEATURE_NAMES
+            if (value := track.features.get(name)) is not None
+        },
+    }
+
+
+def _given(episode: Episode) -> dict[str, eng.TrackProfile]:
+    """A duet's side A songs as profiles, from their stored records (empty for any other episode)."""
+    found = {}
+    for record in episode.mashup.get("given") or []:
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            continue
+        feats = {
+            name: eng.Feature(float(v["value"]), str(v.get("source", "")))
+            for name, v in (record.get("features") or {}).items()
+            if name in eng.FEATURE_NAMES and isinstance(v, dict) and isinstance(v.get("value"), int | float)
+        }
+        year = record.get("release_year")
+        found[record["id"]] = eng.TrackProfile(
+            id=record["id"],
+            title=str(record.get("title", "")),
+            artists=tuple(str(a) for a in record.get("artists") or ()),
+            isrc=record.get("isrc") if isinstance(record.get("isrc"), str) else None,
+            release_year=year if isinstance(year, int) else None,
+            features=eng.Features(**feats),
+        )
+    return found
+
+
 def builder(session: Session, *, episode_id: int, owners: Sequence[int], query: str = "") -> Builder:
     """Everything the builder page shows of the visitor's draft."""
     episode = _draft(session, episode_id, owners)
@@ -366,6 +420,8 @@ def _choices(session: Session, episode: Episode) -> list[PairView]:
         )
     ).all()
     songs = {t.source_id: _track_view(t) for t in rows}
+    if episode.duet_of:  # side A is the inviter's: its songs are the episode's own copy, not a history
+        songs.update({s.source_id: _song_view(s, "finale") for s in soundtrack(session, episode, "a")})
     return [
         _pair_view(r, songs[r["a_id"]], songs[r["b_id"]])
         for r in records
@@ -383,6 +439,8 @@ def choose_pair(session: Session, *, episode_id: int, owners: Sequence[int], a_i
     offered = {(r.get("a_id"), r.get("b_id")) for r in episode.mashup.get("pairs", []) if isinstance(r, dict)}
     if (a_id, b_id) not in offered:
         raise EpisodeError("That pair is no longer on offer: pick one of the pairs shown.")
+    if episode.duet_of and [s.source_id for s in soundtrack(session, episode, "a")][-1:] != [a_id]:
+        _editable(episode, "a")
     assert episode.id is not None
     swapped: dict[str, str] = {}
     for key, wanted in (("a", a_id), ("b", b_id)):
@@ -496,9 +554,13 @@ def _retell(session: Session, episode: Episode, swapped: dict[str, str] | None =
     wanted = [s.source_id for key in KEYS for s in songs[key]]
     wanted += [i for key in KEYS for i in candidates.get(key, []) if isinstance(i, str)]
     known = _profiles(session, episode.listener_id, wanted)
-    notes: dict[str, list[str]] = {}
+    given = _given(episode)
+    notes: dict[str, list[str]] = dict(stored.get("notes") or {})
     sides: dict[str, list[eng.TrackProfile]] = {}
     for key in KEYS:
+        if episode.duet_of and key == "a":  # the inviter's character, as published: read, never retold
+            sides[key] = [given[s.source_id] for s in songs[key] if s.source_id in given]
+            continue
         side = [known[s.source_id] for s in songs[key] if s.source_id in known]
         sides[key] = side
         story = eng.tell_story(side)
@@ -524,9 +586,12 @@ def _retell(session: Session, episode: Episode, swapped: dict[str, str] | None =
         pools = {
             key: [*sides[key], *(known[i] for i in candidates.get(key, []) if i in known)] for key in KEYS
         }
+        if episode.duet_of:  # side A's finale is fixed: the other pairs vary only side B's half
+            pools["a"] = sides["a"][-1:]
         others = eng.score_mashups(pools["a"], pools["b"], top=MASHUP_CHOICES + 1)
         pairs += [p for p in others if not (current and (p.a_id, p.b_id) == (current.a_id, current.b_id))]
     episode.mashup = {
+        **stored,
         "pairs": [pair_record(p, finales=p is current) for p in pairs[:MASHUP_CHOICES]],
         "candidates": candidates,
         "notes": notes,
@@ -545,6 +610,7 @@ def add_song(session: Session, *, episode_id: int, owners: Sequence[int], track_
         raise EpisodeError("That song is not in your history.")
     if key not in KEYS:
         raise EpisodeError("Choose character A or B.")
+    _editable(episode, key)
     for other in KEYS:
         songs = soundtrack(session, episode, other)
         if any(s.source_id == track.source_id for s in songs):
@@ -580,6 +646,7 @@ def remove_song(session: Session, *, episode_id: int, owners: Sequence[int], son
     episode = _draft(session, episode_id, owners)
     song = _owned_song(session, episode, song_id)
     key = song.character
+    _editable(episode, key)
     session.delete(song)
     session.flush()
     _renumber(session, soundtrack(session, episode, key))
@@ -592,6 +659,7 @@ def move_song(session: Session, *, episode_id: int, owners: Sequence[int], song_
     """Move a song earlier (-1) or later (+1) in its story."""
     episode = _draft(session, episode_id, owners)
     song = _owned_song(session, episode, song_id)
+    _editable(episode, song.character)
     songs = soundtrack(session, episode, song.character)
     index = next(i for i, s in enumerate(songs) if s.id == song.id)
     target = max(0, min(len(songs) - 1, index + (1 if delta > 0 else -1)))
@@ -617,15 +685,24 @@ def rename(session: Session, *, episode_id: int, owners: Sequence[int], key: str
     character = characters(session, episode).get(key)
     if character is None:
         raise EpisodeError("Choose character A or B.")
+    _editable(episode, key)
     character.name = cleaned
     session.add(character)
     session.commit()
 
 
 def publish(
-    session: Session, *, episode_id: int, owners: Sequence[int], show_display_name: bool = False
+    session: Session,
+    *,
+    episode_id: int,
+    owners: Sequence[int],
+    show_display_name: bool = False,
+    allow_duets: bool = True,
 ) -> str:
-    """Freeze the draft under a new unguessable slug and return the slug."""
+    """Freeze the draft under a new unguessable slug and return the slug.
+
+    `allow_duets` is the visitor's choice whether friends may make duets of it (never of a duet).
+    """
     episode = _draft(session, episode_id, owners)
     if not all(soundtrack(session, episode, k) for k in KEYS):
         raise EpisodeError("Each character needs at least one song before you publish.")
@@ -636,7 +713,9 @@ def publish(
         )
     chars = characters(session, episode)
     listener = session.get(Listener, episode.listener_id) if episode.listener_id else None
-    episode.title = f"{chars['a'].name} & {chars['b'].name}"[:200]
+    joined = " meets " if episode.duet_of else " & "
+    episode.title = f"{chars['a'].name}{joined}{chars['b'].name}"[:200]
+    episode.allow_duets = allow_duets and not episode.duet_of
     try:  # names given before the pack blocked a word, or cast from a renamed archetype
         content.check_public_text(episode.title)
         if show_display_name and listener:
@@ -740,11 +819,13 @@ def view(session: Session, episode: Episode) -> EpisodeView:
             pairs.append(_pair_view(p, a, b))
     return EpisodeView(
         slug=episode.slug,
-        title=episode.title or " & ".join(c.name for c in out_chars),
+        title=episode.title or (" meets " if episode.duet_of else " & ").join(c.name for c in out_chars),
         basis=episode.basis,
         display_name=episode.display_name if episode.show_display_name else "",
         published_at=episode.published_at.isoformat() if episode.published_at else None,
         characters=out_chars,
         mashup=pairs[0] if pairs else None,
         alternatives=pairs[1:],
+        duet_of=episode.duet_of,
+        allow_duets=episode.allow_duets and not episode.duet_of,
     )

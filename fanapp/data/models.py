@@ -103,6 +103,14 @@ class Episode(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = None
+    # Duets: whether friends may make a duet of this episode (the inviter's choice at publish), and, for a
+    # duet, the original's slug (kept when the original is taken down: the duet holds its own copy) and
+    # the original's listener, so the inviter can find and take down duets of their episodes.
+    allow_duets: bool = True
+    duet_of: str | None = Field(default=None, max_length=32, index=True)
+    duet_inviter_id: int | None = Field(
+        default=None, foreign_key="listener.id", index=True, ondelete="SET NULL"
+    )
 
 
 class Character(SQLModel, table=True):

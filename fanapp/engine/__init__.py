@@ -7,6 +7,7 @@ a soundtrack again, `describe` its character, and `score_pair` / `score_mashups`
 from fanapp.engine.api import describe, tell_story
 from fanapp.engine.arcs import RULE, order_arc
 from fanapp.engine.camelot import camelot, key_name, open_key, relation, shift
+from fanapp.engine.duet import Duet, complement
 from fanapp.engine.episode import propose
 from fanapp.engine.mashup import score_mashups, score_pair
 from fanapp.engine.model import (
@@ -26,6 +27,7 @@ __all__ = [
     "RULE",
     "SLOTS",
     "Character",
+    "Duet",
     "EngineError",
     "Feature",
     "Features",
@@ -35,6 +37,7 @@ __all__ = [
     "Proposal",
     "TrackProfile",
     "camelot",
+    "complement",
     "describe",
     "key_name",
     "open_key",

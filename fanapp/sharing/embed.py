@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from html import escape
 from urllib.parse import urlparse
 
 from flask import Blueprint, abort, jsonify, make_response, render_template, request
 from werkzeug.wrappers import Response
 
-from fanapp import episodes
+from fanapp import duets, episodes
 from fanapp.sharing.share import PUBLIC_CACHE, cached_page
 from fanapp.site import campaign
 from fanapp.site.db import db
@@ -50,10 +51,14 @@ def episode_card(slug: str) -> Response:
 @bp.get("/embed/start")
 def start_card() -> Response:
     """A start card for campaign pages; its button opens the journey in a top-level tab."""
-    html = render_template(
-        "embed/start.html",
-        start_url=absolute_url("pages.landing", **(campaign.from_args() or {"utm_source": "embed"})),
-    )
+    came_from = campaign.from_args() or {"utm_source": "embed"}
+    start_url = absolute_url("pages.landing", **came_from)
+    duet_of = request.args.get("duet", "")[:32]
+    if duet_of:  # ?duet=<slug>: the card opens that episode's duet invitation (if it takes duets)
+        with suppress(duets.DuetRefused):  # refused: the card starts an episode of one's own instead
+            found = duets.invitation(db(), slug=duet_of)
+            start_url = absolute_url("duet.invitation", slug=found.slug, **came_from)
+    html = render_template("embed/start.html", start_url=start_url)
     return _cookie_free(make_response(html))
 
 

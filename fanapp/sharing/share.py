@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
-from fanapp import config, episodes
+from fanapp import config, duets, episodes
 from fanapp.episodes import EpisodeView
 from fanapp.sharing.pagecache import CACHEABLE
 from fanapp.site.db import db
@@ -86,6 +86,12 @@ def _share_html(slug: str) -> tuple[str, str] | None:
         oembed_url=absolute_url("embed.oembed", url=share_url, format="json"),
         share_links=share_links(share_url, view.title),
         can_save=config.current().spotify_enabled and bool(view.playlist()),
+        duet_count=duets.published_count(db(), slug=slug),
+        original_url=(
+            absolute_url("share.page", slug=view.duet_of)
+            if view.duet_of and episodes.published(db(), view.duet_of)
+            else ""
+        ),
     )
     return html, "text/html"
 

@@ -8,7 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the journey's blueprints."""
-    from fanapp.web import admin, apple, builder, connect, mydata, pages, pick
+    from fanapp.web import admin, apple, builder, connect, duet, mydata, pages, pick
 
-    for module in (pages, connect, apple, builder, mydata, pick, admin):
+    for module in (pages, connect, apple, builder, mydata, pick, admin, duet):
         app.register_blueprint(module.bp)

@@ -153,6 +153,8 @@ def publish(episode_id: int) -> Response:
             episode_id=episode_id,
             owners=visitor.owned_listeners(),
             show_display_name=request.form.get("show_name") == "on",
+            # On by default: only an unticked box (the hidden "off" alone) switches duets off.
+            allow_duets=request.form.getlist("duets") != ["off"],
         )
     except (episodes.NotYours, episodes.AlreadyPublished):
         abort(404, description="This episode is not one of yours, or it was already published.")

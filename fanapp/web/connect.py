@@ -35,7 +35,7 @@ from fanapp.sources.export import DEFAULT_LIMITS, MB, check_files
 from fanapp.sources.lastfm import PERIODS, normalise_username
 from fanapp.sources.spotify import catalog, oauth
 from fanapp.sources.spotify import client as spotify_client
-from fanapp.web import visitor
+from fanapp.web import duet, visitor
 from fanapp.web.htmx import is_htmx, redirect_to, render
 
 bp = Blueprint("connect", __name__)
@@ -87,6 +87,9 @@ def next_step(listener_id: int) -> Response | str:
                 position=jobs.position(config.current(), listener_id),
             )
         return redirect(progress_url, code=303)
+    duet_id = duet.continue_duet(listener_id)
+    if duet_id is not None:
+        return redirect_to(url_for("builder.build", episode_id=duet_id))
     episode = episodes.newest(db(), listener_id=listener_id)
     if episode is None:
         if is_htmx():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from fanapp import episodes, privacy
+from fanapp import duets, episodes, privacy
 from fanapp.site.db import db
 from fanapp.site.limits import delete_limit, limiter
 from fanapp.web import visitor
@@ -16,8 +16,28 @@ bp = Blueprint("mydata", __name__, url_prefix="/my-data")
 @bp.get("/")
 def overview() -> str:
     """What we hold for this browser, with the controls to remove it."""
-    found = privacy.overview(db(), visitor.owned_listeners())
-    return render_template("pages/my_data.html", listeners=found.listeners, episodes=found.episodes)
+    owners = visitor.owned_listeners()
+    found = privacy.overview(db(), owners)
+    return render_template(
+        "pages/my_data.html",
+        listeners=found.listeners,
+        episodes=found.episodes,
+        duets=duets.of_inviter(db(), owners),
+    )
+
+
+@bp.post("/duets/<int:episode_id>/take-down")
+def take_down_duet(episode_id: int) -> Response:
+    """Take down a friend's duet of one of your episodes (it co-stars your character)."""
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm: that duet's share link will stop working.", "error")
+        return redirect(url_for("mydata.overview"), code=303)
+    try:
+        duets.take_down(db(), episode_id=episode_id, owners=visitor.owned_listeners())
+    except episodes.NotYours:
+        abort(404, description="This is not a duet of one of your episodes.")
+    flash("Done: that duet is no longer published.", "info")
+    return redirect(url_for("mydata.overview"), code=303)
 
 
 @bp.post("/unpublish/<int:episode_id>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, session
 
 from fanapp import config
 from fanapp.site import campaign
@@ -14,6 +14,7 @@ bp = Blueprint("pages", __name__)
 def landing() -> str:
     """The landing page: the ways in that are configured, most personal first."""
     campaign.remember()
+    session.pop("duet", None)  # a journey started here is the visitor's own, not a duet they left
     return render_template("pages/landing.html", settings=config.current(), errors={})
 
 

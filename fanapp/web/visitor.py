@@ -20,13 +20,16 @@ def owned_listeners() -> list[int]:
 
 
 def became(listener_id: int) -> None:
-    """The visitor connected a new history: a new identity (against fixation) that keeps the campaign
-    and every listener this browser made before."""
+    """The visitor connected a new history: a new identity (against fixation) that keeps the campaign,
+    the duet invitation they came by, and every listener this browser made before."""
     came_from = campaign.current()
+    duet = session.get("duet")  # the duet invitation the visitor came by, if any (web.duet)
     mine = owned_listeners()
     session.clear()
     if came_from:
         session["campaign"] = came_from
+    if duet:
+        session["duet"] = duet
     session["listener_id"] = listener_id
     # Every listener this browser made, so "delete my data" can reach all of them (bounded).
     session["mine"] = [*mine, listener_id][-MAX_REMEMBERED:]
