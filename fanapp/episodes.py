@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from fanapp import content
 from fanapp import engine as eng
-from fanapp.data.models import Character, Episode, EpisodeSong, Listener, Track, utcnow
+from fanapp.data.models import Character, Episode, EpisodeSong, Listener, Report, Track, utcnow
 from fanapp.sources import clean_text
 
 KEYS = ("a", "b")
@@ -771,6 +771,106 @@ def announce_taken_down(slugs: Iterable[str]) -> None:
     gone = sorted({s for s in slugs if s})
     if gone and has_app_context():
         taken_down.send(current_app._get_current_object(), slugs=gone)  # type: ignore[attr-defined]
+
+
+# -- reports and take-downs ----------------------------------------------------------------------------
+
+TAKEN_DOWN = "taken-down"
+# What a visitor may report an episode for: a short list an operator can act on, never free text (which
+# would be one more public-text surface to moderate).
+REPORT_REASONS: dict[str, str] = {
+    "hateful": "Hateful, harassing or violent",
+    "sexual": "Sexual content",
+    "personal": "Someone's personal information",
+    "impersonation": "Pretends to be someone",
+    "spam": "Spam or advertising",
+    "other": "Something else",
+}
+
+
+class TakenDown(EpisodeError):
+    """The episode at this address was taken down by the operators (410 on every public surface)."""
+
+
+def was_taken_down(session: Session, slug: str) -> bool:
+    """True when an operator took down the episode once published at `slug` (answer 410, not 404)."""
+    if not slug or len(slug) > 32:
+        return False
+    found = session.exec(select(Episode.id).where(Episode.slug == slug, Episode.status == TAKEN_DOWN)).first()
+    return found is not None
+
+
+def report(session: Session, *, slug: str, reason: str) -> None:
+    """Record a visitor's report of a published episode (no account, nothing about the visitor)."""
+    if reason not in REPORT_REASONS:
+        raise EpisodeError("Choose one of the reasons in the list.")
+    episode = published(session, slug)
+    if episode is None:
+        if was_taken_down(session, slug):
+            raise TakenDown("This episode was already taken down.")
+        raise NotYours("There is no published episode at this address.")
+    assert episode.id is not None
+    session.add(Report(episode_id=episode.id, reason=reason))
+    session.commit()
+
+
+@dataclass
+class Reported:
+    """One reported episode for the operators: the episode as the public sees it, and its reports."""
+
+    episode_id: int
+    slug: str
+    status: str
+    view: EpisodeView
+    reasons: dict[str, int]
+    count: int
+    latest: str  # ISO time of the newest report
+
+
+def reports(session: Session, *, limit: int = 100) -> list[Reported]:
+    """Reported episodes, the most recently reported first, each with its reasons counted."""
+    newest = func.max(Report.created_at).label("newest")
+    rows = session.exec(
+        select(Report.episode_id, newest)
+        .group_by(col(Report.episode_id))
+        .order_by(newest.desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for episode_id, latest in rows:
+        episode = session.get(Episode, episode_id)
+        if episode is None or episode.slug is None:
+            continue
+        reasons: dict[str, int] = {}
+        for r in session.exec(select(Report.reason).where(Report.episode_id == episode_id)):
+            reasons[r] = reasons.get(r, 0) + 1
+        out.append(
+            Reported(
+                episode_id=episode_id,
+                slug=episode.slug,
+                status=episode.status,
+                view=view(session, episode),
+                reasons=reasons,
+                count=sum(reasons.values()),
+                latest=latest.isoformat() if latest else "",
+            )
+        )
+    return out
+
+
+def take_down(session: Session, *, episode_id: int) -> str:
+    """An operator's take-down: the episode answers 410 everywhere from now on (every cache is told),
+    and its owner sees why on /my-data/. Returns the slug. Idempotent."""
+    episode = session.get(Episode, episode_id)
+    if episode is None or episode.slug is None or episode.status not in ("published", TAKEN_DOWN):
+        raise NotYours("There is no published episode with this id.")
+    if episode.status != TAKEN_DOWN:
+        episode.status = TAKEN_DOWN
+        episode.taken_down_at = utcnow()
+        session.add(episode)
+        session.commit()
+    announce_taken_down([episode.slug])
+    return episode.slug
 
 
 def _song_view(song: EpisodeSong, slot: str) -> SongView:

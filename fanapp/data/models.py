@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -92,7 +92,7 @@ class Episode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     listener_id: int | None = Field(default=None, foreign_key="listener.id", index=True, ondelete="SET NULL")
     slug: str | None = Field(default=None, max_length=32, unique=True)
-    status: str = Field(default="draft", max_length=20)  # draft, published
+    status: str = Field(default="draft", max_length=20)  # draft, published, taken-down (by an operator)
     title: str = Field(default="", max_length=200)
     basis: str = Field(default="", max_length=200)  # what the casting was based on
     show_display_name: bool = False
@@ -111,6 +111,7 @@ class Episode(SQLModel, table=True):
     duet_inviter_id: int | None = Field(
         default=None, foreign_key="listener.id", index=True, ondelete="SET NULL"
     )
+    taken_down_at: datetime | None = None  # when an operator took it down after a report
 
 
 class Character(SQLModel, table=True):
@@ -163,3 +164,34 @@ class FeatureCache(SQLModel, table=True):
     features: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     found: bool = True
     fetched_at: datetime = Field(default_factory=utcnow)
+
+
+class Report(SQLModel, table=True):
+    """A visitor's report of a published episode: which, why and when; nothing about who reported."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True, ondelete="CASCADE")
+    reason: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class FunnelCount(SQLModel, table=True):
+    """Campaign counts, aggregated: per day, campaign, source, way in and step; no visitor in them."""
+
+    __table_args__ = (UniqueConstraint("day", "campaign", "source", "way", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    campaign: str = Field(default="", max_length=100)  # utm_campaign or ?c=
+    source: str = Field(default="", max_length=100)  # utm_source
+    way: str = Field(default="", max_length=20)  # the way in (spotify, demo, …); empty for views
+    step: str = Field(max_length=20)  # visits, starts, imports, published, share_views, …
+    count: int = 0
+
+
+class WayInSwitch(SQLModel, table=True):
+    """A way in that an operator switched off from /admin/ (e.g. Spotify when its quota is spent)."""
+
+    way: str = Field(primary_key=True, max_length=20)
+    off: bool = False
+    changed_at: datetime = Field(default_factory=utcnow)

@@ -9,10 +9,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the public blueprints and put the page cache in front of the app."""
     from fanapp import episodes
-    from fanapp.sharing import embed, images, pagecache, share
+    from fanapp.sharing import embed, images, pagecache, report, share
 
     settings = app.config["SETTINGS"]
-    for module in (share, embed, images):
+    for module in (share, embed, images, report):
         app.register_blueprint(module.bp)
     image_cache = images.init_app(app)
     cache = pagecache.for_app(settings)

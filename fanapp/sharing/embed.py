@@ -10,10 +10,9 @@ from flask import Blueprint, abort, jsonify, make_response, render_template, req
 from werkzeug.wrappers import Response
 
 from fanapp import duets, episodes
-from fanapp.sharing.share import PUBLIC_CACHE, cached_page
+from fanapp.sharing.share import PUBLIC_CACHE, cached_page, not_public
 from fanapp.site import campaign
 from fanapp.site.db import db
-from fanapp.site.limits import count_miss
 from fanapp.site.urls import absolute_url
 
 bp = Blueprint("embed", __name__)
@@ -41,11 +40,12 @@ def episode_card(slug: str) -> Response:
             "embed/episode.html",
             view=view,
             share_url=absolute_url("share.page", slug=slug),
+            report_url=absolute_url("report.report", slug=slug),
             start_url=absolute_url("pages.landing", **(campaign.from_args() or {"utm_source": "embed"})),
         )
         return html, "text/html"
 
-    return cached_page(render_card)
+    return cached_page(render_card, slug=slug)
 
 
 @bp.get("/embed/start")
@@ -95,8 +95,7 @@ def oembed() -> Response | tuple[Response, int]:
         abort(404, description="That URL is not a share link of this site.")
     episode = episodes.published(db(), parts[1])
     if episode is None or episode.slug is None:
-        count_miss()
-        abort(404, description="There is no published episode at that URL.")
+        not_public(parts[1])
     src = absolute_url("embed.episode_card", slug=episode.slug)
     title = episode.title or "A Soundtrack episode"
     payload = {

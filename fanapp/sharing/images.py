@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from flask import Blueprint, Flask, abort, current_app, request
+from flask import Blueprint, Flask, current_app, request
 from werkzeug.wrappers import Response
 
 from fanapp import content, episodes
 from fanapp.sharing.cards import render
 from fanapp.sharing.cards.cache import ImageCache
 from fanapp.sharing.cards.covers import HttpCovers
+from fanapp.sharing.share import not_public
 from fanapp.site.db import db
-from fanapp.site.limits import count_miss
 from fanapp.upstream.session import guarded_session
 
 bp = Blueprint("images", __name__)
@@ -44,8 +44,7 @@ def init_app(app: Flask) -> ImageCache:
 def _image(slug: str, size: Literal["card", "story"]) -> Response:
     episode = episodes.published(db(), slug)
     if episode is None or episode.slug is None:
-        count_miss()
-        abort(404, description="There is no published episode at this address.")
+        not_public(slug)
     cache: ImageCache = current_app.extensions["fanapp.image_cache"]
     covers = current_app.extensions["fanapp.covers"]
     entry = cache.get_or_render(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from typing import NoReturn
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request
@@ -22,17 +23,31 @@ bp = Blueprint("share", __name__)
 PUBLIC_CACHE = "public, max-age=300, stale-while-revalidate=60"
 
 
-def cached_page(render_page: Callable[[], tuple[str | bytes, str] | None]) -> Response:
+TAKEN_DOWN_MESSAGE = (
+    "This episode was taken down by the site's operators after a report. "
+    "You can make your own episode from the home page."
+)
+
+
+def not_public(slug: str) -> NoReturn:
+    """No published episode at `slug`: 410 when the operators took it down, else a 404 counted against
+    the guess limit."""
+    if episodes.was_taken_down(db(), slug):
+        abort(410, description=TAKEN_DOWN_MESSAGE)
+    count_miss()
+    abort(404, description="There is no published episode at this address. It may have been removed.")
+
+
+def cached_page(render_page: Callable[[], tuple[str | bytes, str] | None], *, slug: str) -> Response:
     """A public page of a published episode, marked so `PublicPages` replays it from memory.
 
-    `render_page` returns (body, mimetype), or None when there is no such episode (a 404, counted
-    against the guess limit, never cached). Cookie-free and cacheable by browsers and CDNs, with a
-    strong ETag from the bytes.
+    `render_page` returns (body, mimetype), or None when there is no such episode (`not_public`: a 410
+    or a 404, never cached). Cookie-free and cacheable by browsers and CDNs, with a strong ETag from the
+    bytes.
     """
     rendered = render_page()
     if rendered is None:
-        count_miss()
-        abort(404, description="There is no published episode at this address. It may have been removed.")
+        not_public(slug)
     body, mimetype = rendered
     data = body.encode() if isinstance(body, str) else body
     response = Response(data, mimetype=mimetype)
@@ -68,7 +83,7 @@ def describe(view: EpisodeView) -> str:
 @bp.get("/s/<slug>")
 def page(slug: str) -> Response:
     """The public share page."""
-    return cached_page(lambda: _share_html(slug))
+    return cached_page(lambda: _share_html(slug), slug=slug)
 
 
 def _share_html(slug: str) -> tuple[str, str] | None:
@@ -107,4 +122,4 @@ def as_json(slug: str) -> Response:
         data = {**view.as_dict(), "url": absolute_url("share.page", slug=slug)}
         return json.dumps(data, ensure_ascii=False), "application/json"
 
-    return cached_page(render_json)
+    return cached_page(render_json, slug=slug)

@@ -20,7 +20,8 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
-from fanapp import config
+from fanapp import config, episodes
+from fanapp.site.db import db
 from fanapp.site.limits import admin_login_limit, limiter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -135,3 +136,24 @@ def logout() -> Response:
 def dashboard() -> str:
     """The campaign dashboard."""
     return render_template("pages/admin_dashboard.html")
+
+
+@bp.get("/reports")
+@operator_only
+def reports() -> str:
+    """Reported episodes, the most recently reported first, each shown as the public sees it."""
+    return render_template(
+        "pages/admin_reports.html", reported=episodes.reports(db()), reasons=episodes.REPORT_REASONS
+    )
+
+
+@bp.post("/reports/<int:episode_id>/take-down")
+@operator_only
+def take_down(episode_id: int) -> Response:
+    """Take a reported episode down everywhere (410 on every surface, every cache told)."""
+    try:
+        episodes.take_down(db(), episode_id=episode_id)
+    except episodes.NotYours:
+        abort(404, description="There is no published episode with this id.")
+    audit("take-down", episode=episode_id)
+    return redirect(url_for("admin.reports"), code=303)

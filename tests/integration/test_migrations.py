@@ -25,6 +25,9 @@ TABLES = {
     "character",
     "episodesong",
     "featurecache",
+    "report",
+    "funnelcount",
+    "wayinswitch",
 }
 
 
