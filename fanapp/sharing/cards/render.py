@@ -109,6 +109,7 @@ class Episode:
     display_name: str
     sides: tuple[Side, Side]
     mashup: Mashup | None
+    duet: bool = False  # two people, one character each (the JSON's `duet_of`)
 
     @property
     def from_spotify(self) -> bool:
@@ -180,7 +181,8 @@ def episode_from_view(view: Mapping[str, Any]) -> Episode:
             label=_str(raw_mash.get("label"), 60),
         )
     title = _str(view.get("title"), 300) or f"{sides[0].name} & {sides[1].name}"
-    return Episode(title, _str(view.get("display_name"), 60), (sides[0], sides[1]), mashup)
+    duet = bool(view.get("duet_of"))
+    return Episode(title, _str(view.get("display_name"), 60), (sides[0], sides[1]), mashup, duet)
 
 
 def _card_songs(songs: Sequence[Song]) -> list[Song]:
@@ -737,9 +739,6 @@ def _story_background() -> Image.Image:
     img.alpha_composite(layer.done())
     ww = _wordmark_width(58)
     _wordmark(img, (w - ww) / 2, 106, 58, WHITE, PINK)
-    text.draw(
-        img, (w / 2, 222), "A SOUNDTRACK EPISODE", "display", 32, _mix(INK, CREAM, 0.35), align="center"
-    )
     return img.convert("RGB")
 
 
@@ -782,7 +781,9 @@ def _story_covers(ep: Episode) -> list[str]:
 
 
 def _draw_story(img: Image.Image, ep: Episode, pics: Covers) -> None:
-    # the label: the title inside its band, between the stripes and the tape window
+    # the label: what it is (an episode, or a duet of two people), then the title inside its band
+    kind = "A SOUNDTRACK DUET" if ep.duet else "A SOUNDTRACK EPISODE"
+    text.draw(img, (540, 222), kind, "display", 32, _mix(INK, CREAM, 0.35), align="center")
     lines, size = story_title(ep.title)
     lead = size * TITLE_LEADING
     top = TITLE_BAND[0] + (TITLE_BAND[1] - TITLE_BAND[0] - lead * len(lines)) / 2
