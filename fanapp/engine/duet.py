@@ -87,7 +87,7 @@ def complement(given: Sequence[TrackProfile], friend: Sequence[TrackProfile], *,
         typical, night, kind, basis = casting.typical, casting.night, casting.kind, casting.basis
     else:
         sides = [np.arange(1, dtype=np.int64)]
-        typical, night, kind, basis = np.ones(1), None, "any", "the one song you brought"
+        typical, night, kind, basis = np.ones(1), None, "any", ""
     options = []
     for rows in sides:
         if len(rows) == 0:
@@ -119,11 +119,15 @@ def complement(given: Sequence[TrackProfile], friend: Sequence[TrackProfile], *,
         member_ids=tuple(theirs.ids[r] for r in ranked),
         notes=tuple(story.notes),
     )
-    side = "your side that contrasts most with theirs" if far > 0 else "your side with the best mash-up"
+    side = (
+        "the side of you most unlike them"
+        if far > 0
+        else "the side of you whose finale mixes best with theirs"
+    )
     return Duet(
         character=character,
         mashups=pairs,
-        basis=f"{side} (your history split by {basis})"[:200],
+        basis=(f"you play {side}, of two split by {basis}" if basis else "you play your one song")[:200],
         candidates=tuple(theirs.ids[arc.rows[-1]] for arc in arcs),
     )
 

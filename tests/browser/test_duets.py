@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
+from tests.browser import harness
 from tests.browser.conftest import OpenTab, Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -43,6 +44,14 @@ def export_file(folder: Path) -> Path:
     path = folder / "StreamingHistory_music_0.json"
     path.write_text(json.dumps(plays), encoding="utf-8")
     return path
+
+
+def axe(page: Page, label: str, found: dict[str, str]) -> None:
+    """Record axe-core's serious or critical findings on the page as it is now."""
+    page.evaluate("() => document.fonts.ready")
+    violations = harness.serious(harness.run_axe(page))
+    if violations:
+        found[label] = harness.describe_violations(violations)
 
 
 def never_alert(page: Page) -> list[str]:
@@ -81,14 +90,22 @@ def test_two_people_make_a_duet(site: Site, open_tab: OpenTab, tmp_path: Path) -
     two = open_tab("desktop")
     alerts_two = never_alert(two.page)
     two.goto(invitation)
+    found: dict[str, str] = {}
+    axe(two.page, "invitation", found)
     expect(two.page.get_by_test_id("character-b").get_by_test_id("character-name")).to_have_text(HOSTILE_1)
     assert ids(two.page, "b") == [s["id"] for s in original["characters"][1]["songs"]]
     two.page.get_by_test_id("character-b").get_by_test_id("co-star").click()
     upload = two.page.get_by_test_id("upload-export")
+    axe(two.page, "invitation, co-star chosen", found)
+    two.assert_fits()
+    two.shot("invitation", full_page=True)
     upload.locator("input[type=file]").set_input_files(export_file(tmp_path))
     upload.locator("button[type=submit]").click()
     two.page.wait_for_url(BUILDER, timeout=60_000)
 
+    axe(two.page, "duet builder", found)
+    two.assert_fits()
+    two.shot("duet-builder", full_page=True)
     chosen = [s["id"] for s in original["characters"][1]["songs"]]
     assert ids(two.page, "a") == chosen  # the inviter's character as published
     expect(two.page.get_by_test_id("character-a").get_by_test_id("character-name")).to_have_text(HOSTILE_1)
@@ -109,6 +126,7 @@ def test_two_people_make_a_duet(site: Site, open_tab: OpenTab, tmp_path: Path) -
     two.page.get_by_test_id("publish").click()
     two.page.wait_for_url(SHARE)
     duet_url = two.page.url
+    axe(two.page, "duet share page", found)
     assert duet_url != original_url
     title = two.page.locator("h1")
     expect(title).to_contain_text(f"{HOSTILE_1} meets ")
@@ -128,3 +146,6 @@ def test_two_people_make_a_duet(site: Site, open_tab: OpenTab, tmp_path: Path) -
     # Person 2 cannot touch person 1's published episode from their own browser.
     assert two.page.request.get(builder_one).status == 404
     assert alerts_one == [] and alerts_two == []
+    assert not found, "axe-core found serious or critical violations:\n" + "\n".join(
+        f"== {label}\n{report}" for label, report in found.items()
+    )
