@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, abort, make_response, render_template
+from flask import Flask, abort
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from redis.exceptions import RedisError
-from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fanapp import config
 from fanapp.config import Settings
+from fanapp.site import errors
 
 # One Limiter for the process, bound to the app in `init_app`; the decorators below read their limits
 # from the settings at request time, so tests and operators can change them without code.
@@ -72,10 +72,8 @@ def count_miss() -> None:
 
 
 def _too_many(retry_after: int) -> None:
-    error = TooManyRequests("Too many unknown addresses from your network. Please wait a little.")
-    response = make_response(render_template("pages/error.html", error=error), 429)
-    response.headers["Retry-After"] = str(retry_after)
-    abort(response)
+    message = "Too many unknown addresses were asked for from your network."
+    abort(errors.respond(errors.view_for(429, message, retry_after=retry_after)))
 
 
 def init_app(app: Flask, settings: Settings) -> None:

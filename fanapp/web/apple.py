@@ -24,7 +24,7 @@ from fanapp.site.urls import absolute_url
 from fanapp.sources.apple import client as apple_client
 from fanapp.sources.apple.developer import developer_tokens, origin_of
 from fanapp.sources.apple.playlists import apple_catalog_ids, save_playlist
-from fanapp.web import visitor
+from fanapp.web import pages, visitor
 from fanapp.web.connect import next_step
 
 bp = Blueprint("apple", __name__)
@@ -71,9 +71,8 @@ def apple_music_developer_token() -> str:
 
 
 def _landing_with_error(message: str) -> Response:
-    """The landing page again, with the message on the Apple Music card (nothing was kept)."""
-    page = render_template("pages/landing.html", settings=config.current(), errors={"apple_music": message})
-    return make_response(page, 400)
+    """Back to the landing page with the message on the Apple Music card (nothing was kept), as a GET."""
+    return redirect(pages.carry_error("apple_music", message), code=303)
 
 
 @bp.get("/connect/apple-music")

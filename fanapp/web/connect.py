@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -35,7 +36,7 @@ from fanapp.sources.export import DEFAULT_LIMITS, MB, check_files
 from fanapp.sources.lastfm import PERIODS, normalise_username
 from fanapp.sources.spotify import catalog, oauth
 from fanapp.sources.spotify import client as spotify_client
-from fanapp.web import duet, visitor
+from fanapp.web import duet, pages, visitor
 from fanapp.web.htmx import is_htmx, redirect_to, render
 
 bp = Blueprint("connect", __name__)
@@ -73,8 +74,11 @@ def next_step(listener_id: int) -> Response | str:
     if listener is None:
         abort(404, description="This import is not yours, or your session has ended.")
     progress_url = url_for("connect.progress", listener_id=listener_id)
+    # Post/redirect/get: an import that ran inline answers the form post with a redirect, so a failure
+    # or a quiet history is shown by a GET (the progress page) that a reload never posts again.
+    posted = request.method == "POST"
     if listener.import_status == "failed":
-        if is_htmx():
+        if is_htmx() or posted:
             # The progress page's poll: load the failure as a whole page, not inside the progress box.
             return redirect_to(progress_url)
         return render_template("pages/import_failed.html", message=listener.import_error, retry_after=None)
@@ -92,7 +96,7 @@ def next_step(listener_id: int) -> Response | str:
         return redirect_to(url_for("builder.build", episode_id=duet_id))
     episode = episodes.newest(db(), listener_id=listener_id)
     if episode is None:
-        if is_htmx():
+        if is_htmx() or posted:
             return redirect_to(progress_url)
         message = episodes.why_not_cast(db(), listener_id=listener_id)
         return render_template("pages/empty_history.html", message=message)
@@ -170,7 +174,7 @@ UPLOAD_CAP = DEFAULT_LIMITS.max_upload_bytes + 1_000_000  # the files, plus the 
 
 def _not_counted(response: Response) -> bool:
     """Only uploads that went through count toward the rate limit; a refused one may be tried again."""
-    return response.status_code < 400
+    return response.status_code < 400 and not g.get("way_in_refused", False)
 
 
 @bp.app_context_processor
@@ -249,17 +253,19 @@ TOO_BIG = (
 
 
 def _landing_with_error(way: str, message: str, status: int = 400) -> Response:
-    """The landing page again, with the message next to the form that was used (nothing was kept); to
-    htmx, the upload form alone, which it swaps in place."""
+    """The message beside the form that was used (nothing was kept), and the refusal not counted.
+
+    To htmx, the upload form alone with its message, swapped in place (the URL never changed). To a
+    plain form post, post/redirect/get: the message rides in the session to a GET of the landing page
+    (its anchor is the message, and app.js focuses it), so a reload never re-submits the form.
+    """
+    g.way_in_refused = True
     errors = {way: message}
     if way == "export" and is_htmx():
         response = make_response(render_template("partials/upload_form.html", errors=errors), status)
-    else:
-        response = make_response(
-            render_template("pages/landing.html", settings=config.current(), errors=errors), status
-        )
-    response.vary.add("HX-Request")
-    return response
+        response.vary.add("HX-Request")
+        return response
+    return redirect_to(pages.carry_error(way, message))
 
 
 @bp.get("/connect/spotify")

@@ -9,6 +9,7 @@ from fanapp import config, duets
 from fanapp.engine import EngineError
 from fanapp.site import campaign
 from fanapp.site.db import db
+from fanapp.web import pages
 
 bp = Blueprint("duet", __name__)
 
@@ -36,7 +37,7 @@ def invitation(slug: str) -> str:
     return render_template(
         "pages/duet.html",
         settings=config.current(),
-        errors={},
+        errors=pages.take_errors(),  # a refused way in, carried here by post/redirect/get
         invitation=found,
         view=found.view,
         star=star,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, session
+from flask import Blueprint, render_template, session, url_for
 
 from fanapp import config
 from fanapp.site import campaign
@@ -15,7 +15,27 @@ def landing() -> str:
     """The landing page: the ways in that are configured, most personal first."""
     campaign.remember()
     session.pop("duet", None)  # a journey started here is the visitor's own, not a duet they left
-    return render_template("pages/landing.html", settings=config.current(), errors={})
+    return render_template("pages/landing.html", settings=config.current(), errors=take_errors())
+
+
+def carry_error(way: str, message: str) -> str:
+    """Keep a way in's refusal for the next page that shows the ways in (post/redirect/get), and return
+    that page's address: the duet invitation the visitor came from, else the landing page. Its anchor
+    is the message beside the form, which app.js focuses."""
+    session["way_error"] = {"way": way, "message": message[:500]}
+    anchor = way.replace("_", "-") + "-error"
+    intent = session.get("duet")
+    if isinstance(intent, dict) and intent.get("slug"):
+        return url_for(
+            "duet.invitation", slug=str(intent["slug"]), star=str(intent.get("star", "")), _anchor=anchor
+        )
+    return url_for("pages.landing", _anchor=anchor)
+
+
+def take_errors() -> dict[str, str]:
+    """The carried refusal, once: `{way: message}` for the ways-in forms."""
+    carried = session.pop("way_error", None) if "way_error" in session else None
+    return {str(carried["way"]): str(carried["message"])} if isinstance(carried, dict) else {}
 
 
 @bp.get("/privacy")

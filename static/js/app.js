@@ -80,3 +80,57 @@
       : "Episode updated." + (score ? " Mash-up score " + score.textContent + " out of 100." : "");
   });
 })();
+
+// Errors are seen at once. A page that carries a message (an error page, or a form shown again after a
+// failed post) moves focus to it and brings it into view. htmx does not swap error responses: their
+// fragment (partials/error.html) is put right after the control that asked, focused, and announced.
+(function () {
+  "use strict";
+  function reveal(element) {
+    element.focus({ preventScroll: true });
+    element.scrollIntoView({ block: "center" });
+  }
+  function onLoad() {
+    var target = document.querySelector("[data-focus-on-load]");
+    if (target) reveal(target);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", onLoad);
+  else onLoad();
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status < 400) return;
+    var asker = event.detail.elt;
+    if (asker && asker.closest && asker.closest("[data-own-errors]")) return;  // it shows its own (upload.js)
+    var holder = document.createElement("div");
+    holder.innerHTML = xhr.responseText;  // our own escaped template, never a visitor's markup
+    var message = holder.querySelector("[data-testid='error-message']");
+    if (!message) return;
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;  // handled: shown to the visitor
+    var control = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var anchor = (control && control.closest && control.closest("form")) || control || document.getElementById("main");
+    var old = anchor.parentNode && anchor.parentNode.querySelector(":scope > .error-slot");
+    if (old) old.remove();
+    var slot = document.createElement("div");
+    slot.className = "error-slot";
+    slot.appendChild(message);
+    anchor.insertAdjacentElement("afterend", slot);
+    reveal(message);
+  });
+  // A failed request that never reached us (offline, timed out) also says so, beside its control.
+  document.addEventListener("htmx:sendError", function (event) {
+    var control = event.detail.elt;
+    if (control && control.closest && control.closest("[data-own-errors]")) return;
+    var anchor = (control && control.closest && control.closest("form")) || control;
+    if (!anchor || !anchor.insertAdjacentElement) return;
+    var message = document.createElement("div");
+    message.className = "notice notice-error error-box";
+    message.setAttribute("data-testid", "error-message");
+    message.setAttribute("role", "alert");
+    message.tabIndex = -1;
+    message.textContent = "We could not reach fanapp: check your connection, then try again.";
+    anchor.insertAdjacentElement("afterend", message);
+    reveal(message);
+  });
+})();

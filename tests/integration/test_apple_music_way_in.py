@@ -50,10 +50,12 @@ def apple_app(apple_settings: Settings) -> Iterator[Flask]:
     app.extensions["fanapp.engine"].dispose()
 
 
-def connect(client: FlaskClient, token: str) -> TestResponse:
+def connect(client: FlaskClient, token: str, *, follow: bool = False) -> TestResponse:
     """Landing -> POST /connect/apple-music with the token MusicKit JS would have given the page."""
     csrf = csrf_from(client.get("/").get_data(as_text=True))
-    return client.post("/connect/apple-music", data={"csrf_token": csrf, "music_user_token": token})
+    return client.post(
+        "/connect/apple-music", data={"csrf_token": csrf, "music_user_token": token}, follow_redirects=follow
+    )
 
 
 def rows(app: Flask, model: Any) -> list[Any]:
@@ -97,6 +99,7 @@ def test_the_journey_reads_the_history_with_both_tokens_on_every_call(
 
 
 def _failed_page(r: TestResponse) -> BeautifulSoup:
+    assert [h.status_code for h in r.history] == [303]  # post/redirect/get: a reload never posts again
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     page = BeautifulSoup(r.get_data(as_text=True), "html.parser")
     assert page.select_one('[data-testid="try-demo"]') is not None
@@ -120,7 +123,7 @@ def test_every_failure_ends_on_a_clear_page_with_nothing_kept(
     apple_app: Flask, apple: FakeAppleMusic, fault: dict[str, Any], says: str
 ) -> None:
     apple.fail(**fault)
-    page = _failed_page(connect(apple_app.test_client(), apple.issue_user_token()))
+    page = _failed_page(connect(apple_app.test_client(), apple.issue_user_token(), follow=True))
     assert says in page.get_text()
     assert rows(apple_app, Track) == [] and rows(apple_app, AppleMusicToken) == []
     assert [listener.import_status for listener in rows(apple_app, Listener)] == ["failed"]
@@ -129,7 +132,7 @@ def test_every_failure_ends_on_a_clear_page_with_nothing_kept(
 def test_a_revoked_user_token_is_a_403(apple_app: Flask, apple: FakeAppleMusic) -> None:
     token = apple.issue_user_token()
     apple.revoke(token)
-    page = _failed_page(connect(apple_app.test_client(), token))
+    page = _failed_page(connect(apple_app.test_client(), token, follow=True))
     assert "did not let us read your music" in page.get_text()
     assert [c.user_token_ok for c in apple.api_calls()] == [False]  # one call, then it stopped
 
@@ -150,14 +153,14 @@ def test_a_redirect_elsewhere_is_not_followed_with_the_tokens(
     apple_app: Flask, apple: FakeAppleMusic
 ) -> None:
     apple.fail(302, headers={"Location": apple.base_url + "/v1/me/steal"}, times=None)
-    _failed_page(connect(apple_app.test_client(), apple.issue_user_token()))
+    _failed_page(connect(apple_app.test_client(), apple.issue_user_token(), follow=True))
     assert [c.path for c in apple.calls] == ["/v1/me/recent/played/tracks"]
 
 
 def test_nothing_half_imported_is_kept(apple_app: Flask, apple: FakeAppleMusic) -> None:
     apple.fault_prefix = "/v1/me/library/songs"  # recent plays and heavy rotation succeed first
     apple.fail(500, times=None)
-    _failed_page(connect(apple_app.test_client(), apple.issue_user_token()))
+    _failed_page(connect(apple_app.test_client(), apple.issue_user_token(), follow=True))
     assert any(c.path == "/v1/me/recent/played/tracks" for c in apple.api_calls())
     assert rows(apple_app, Track) == []
 
@@ -167,13 +170,13 @@ def test_a_429_pauses_apple_music_for_every_later_import(
 ) -> None:
     apple.fail(429, headers={"Retry-After": "120"}, times=None)
     started = time.monotonic()
-    page = _failed_page(connect(apple_app.test_client(), apple.issue_user_token()))
+    page = _failed_page(connect(apple_app.test_client(), apple.issue_user_token(), follow=True))
     assert time.monotonic() - started < 5  # nobody sleeps on Retry-After
     assert "try again in about 2 minutes" in page.get_text()
     assert pause_store(apple_settings).paused_until("apple-music") is not None
     apple.faults.clear()
     calls = len(apple.calls)
-    again = _failed_page(connect(apple_app.test_client(), apple.issue_user_token()))
+    again = _failed_page(connect(apple_app.test_client(), apple.issue_user_token(), follow=True))
     assert "slow down" in again.get_text()
     assert len(apple.calls) == calls  # paused: no request reached Apple
 
@@ -289,9 +292,11 @@ def test_the_landing_hands_musickit_an_origin_bound_token_and_the_csp_allows_exa
 def test_a_post_without_a_usable_token_explains_and_keeps_nothing(
     apple_app: Flask, apple: FakeAppleMusic, token: str, says: str
 ) -> None:
-    r = connect(apple_app.test_client(), token)
-    assert r.status_code == 400
-    page = BeautifulSoup(r.get_data(as_text=True), "html.parser")
+    client = apple_app.test_client()
+    r = connect(client, token)
+    assert r.status_code == 303  # post/redirect/get: a reload never posts again
+    assert r.headers["Location"].endswith("/#apple-music-error")
+    page = BeautifulSoup(client.get(r.headers["Location"]).get_data(as_text=True), "html.parser")
     assert says in page.select_one("#apple-music-error").get_text()
     assert page.select_one('[data-testid="upload-export"]') is not None  # the other ways in are right there
     assert rows(apple_app, Listener) == [] and apple.calls == []

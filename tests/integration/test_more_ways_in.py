@@ -114,7 +114,8 @@ def test_lastfm_refusals(lastfm_client: FlaskClient, fake_lastfm: Any, username:
     r = lastfm_client.post(
         "/connect/lastfm", data={"csrf_token": _token(lastfm_client), "username": username, "period": "7day"}
     )
-    html = r.get_data(as_text=True)
+    assert r.status_code == 303  # post/redirect/get: the refusal or the failed import is a GET
+    html = lastfm_client.get(r.headers["Location"]).get_data(as_text=True)
     assert message in html.lower()
     assert "<script>alert(1)</script>" not in html
     if "<" in username or len(username) > 15:
@@ -123,11 +124,15 @@ def test_lastfm_refusals(lastfm_client: FlaskClient, fake_lastfm: Any, username:
 
 def test_lastfm_outage_and_empty_profile(lastfm_client: FlaskClient, fake_lastfm: Any) -> None:
     fake_lastfm.failure = "outage"
-    r = lastfm_client.post("/connect/lastfm", data={"csrf_token": _token(lastfm_client), "username": "rj"})
+    r = lastfm_client.post(
+        "/connect/lastfm", data={"csrf_token": _token(lastfm_client), "username": "rj"}, follow_redirects=True
+    )
     assert "temporarily unavailable" in r.get_data(as_text=True)
     fake_lastfm.failure = None
     r = lastfm_client.post(
-        "/connect/lastfm", data={"csrf_token": _token(lastfm_client), "username": "emptyuser"}
+        "/connect/lastfm",
+        data={"csrf_token": _token(lastfm_client), "username": "emptyuser"},
+        follow_redirects=True,
     )
     assert "no scrobbles" in r.get_data(as_text=True) or "still quiet" in r.get_data(as_text=True)
 
@@ -200,8 +205,10 @@ def test_export_refusals(client: FlaskClient, app: Flask, name: str, content: by
     started = time.monotonic()
     r = _upload(client, [(name, content)])
     assert time.monotonic() - started < 10
-    assert r.status_code == 400
-    assert BeautifulSoup(r.get_data(as_text=True), "html.parser").select_one("#export-error")
+    assert r.status_code == 303  # post/redirect/get: the message rides to the landing page
+    assert r.headers["Location"].endswith("/#export-error")
+    landing = BeautifulSoup(client.get(r.headers["Location"]).get_data(as_text=True), "html.parser")
+    assert landing.select_one('#export-error[data-testid="error-message"]')
     with Session(app.extensions["fanapp.engine"]) as s:
         assert s.exec(select(Track)).all() == []  # nothing partial
         # A refusal found while parsing (in the import job) leaves only the failed import and its message.
@@ -251,7 +258,9 @@ def test_htmx_refusal_is_the_form_with_its_message(client: FlaskClient) -> None:
 
 
 def test_no_files_chosen(client: FlaskClient) -> None:
-    assert _upload(client, []).status_code == 400
+    r = _upload(client, [])
+    assert r.status_code == 303
+    assert "Choose the files" in client.get(r.headers["Location"]).get_data(as_text=True)
 
 
 # -- Picking by hand ----------------------------------------------------------------------------------------

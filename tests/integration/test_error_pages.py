@@ -1,0 +1,211 @@
+"""Every error a visitor can meet is a page in the app's look that says what happened and what to do next;
+htmx gets a fragment, the JSON routes get JSON, and control characters are a 400 on every input."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+from flask import Flask, abort, request
+from flask.testing import FlaskClient
+
+from fanapp import create_app
+from fanapp.errors import FanappError
+from fanapp.site.limits import connect_limit, limiter
+from tests.conftest import csrf_from, make_settings, start_demo
+
+STATUSES = [400, 403, 404, 410, 413, 429, 500, 503]
+
+
+def _with_test_routes(app: Flask) -> Flask:
+    """Routes that fail on purpose, added before the first request (as a view deep in the app would)."""
+
+    @app.get("/__fail/<int:code>")
+    def fail(code: int) -> str:
+        if code == 500:
+            raise RuntimeError("a bug, with a secret=hunter2 in its message")
+        abort(code)
+
+    @app.get("/__upstream")
+    def upstream() -> str:
+        raise FanappError("Spotify did not answer in time.", retry_after=90)
+
+    @app.post("/__json")
+    def json_body() -> dict[str, Any]:
+        return {"got": request.get_json()}
+
+    @app.get("/__limited")
+    @limiter.limit(connect_limit)
+    def limited() -> str:
+        return "ok"
+
+    return app
+
+
+@pytest.fixture
+def live_app(database_url: str) -> Iterator[Flask]:
+    """An app as in production (errors are not re-raised to the test), with routes that fail on purpose."""
+    application = _with_test_routes(create_app(make_settings(database_url, limit_connect="2 per minute")))
+    application.testing = False
+    yield application
+    application.extensions["fanapp.engine"].dispose()
+
+
+def assert_designed(response: Any, status: int, *, stored: bool = False) -> BeautifulSoup:
+    """The app's own page: its stylesheet, an `error-message` that says what happened and what next."""
+    assert response.status_code == status
+    assert response.mimetype == "text/html"
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert page.select_one('link[rel="stylesheet"][href$="/static/css/app.css"]'), "not in the app's look"
+    message = page.select_one('[data-testid="error-message"]')
+    assert message is not None
+    text = message.get_text(" ", strip=True)
+    assert len(text) > 40  # what happened, and what to do next
+    assert "Traceback" not in response.get_data(as_text=True)
+    if not stored:
+        assert response.headers["Cache-Control"] == "no-store"  # no cache keeps a passing failure
+    return page
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_every_status_is_a_designed_page(live_app: Flask, status: int) -> None:
+    page = assert_designed(live_app.test_client().get(f"/__fail/{status}"), status)
+    assert str(status) in page.get_text()
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_htmx_gets_a_fragment(live_app: Flask, status: int) -> None:
+    r = live_app.test_client().get(f"/__fail/{status}", headers={"HX-Request": "true"})
+    assert r.status_code == status
+    html = r.get_data(as_text=True)
+    assert "<html" not in html and "<body" not in html
+    assert BeautifulSoup(html, "html.parser").select_one('[data-testid="error-message"][role="alert"]')
+    assert "HX-Request" in r.headers["Vary"]
+
+
+def test_a_bug_is_a_500_that_leaks_nothing(live_app: Flask) -> None:
+    r = live_app.test_client().get("/__fail/500")
+    assert_designed(r, 500)
+    assert "hunter2" not in r.get_data(as_text=True) and "RuntimeError" not in r.get_data(as_text=True)
+
+
+def test_an_upstream_failure_says_what_and_when(live_app: Flask) -> None:
+    r = live_app.test_client().get("/__upstream")
+    page = assert_designed(r, 503)
+    assert "Spotify did not answer in time." in page.select_one('[data-testid="error-message"]').get_text()
+    assert "2 minutes" in page.get_text()
+    assert r.headers["Retry-After"] == "90"
+
+
+def test_real_404_and_csrf_400(live_app: Flask) -> None:
+    client = live_app.test_client()
+    page = assert_designed(client.get("/s/AAAAAAAAAAAAAAAAAAAAAA"), 404)
+    assert "no published episode" in page.get_text()
+    page = assert_designed(client.post("/demo"), 400)
+    assert "CSRF" not in page.get_text() and "expired" in page.get_text()
+
+
+def test_flask_limiters_429_is_designed(live_app: Flask) -> None:
+    client = live_app.test_client()
+    assert [client.get("/__limited").status_code for _ in range(2)] == [200, 200]
+    r = client.get("/__limited")
+    page = assert_designed(r, 429)
+    assert "per 1 minute" not in page.get_text()  # not the limiter's own words
+    assert int(r.headers["Retry-After"]) > 0
+    assert "Wait" in page.select_one('[data-testid="error-message"]').get_text()
+
+
+def test_werkzeugs_413_is_designed(live_app: Flask) -> None:
+    client = live_app.test_client()
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    r = client.post("/demo", data={"csrf_token": token, "padding": "x" * (3 * 1024 * 1024)})
+    page = assert_designed(r, 413)
+    assert "200 MB" in page.get_text()
+
+
+def test_spotify_off_is_a_designed_503(live_app: Flask) -> None:
+    assert_designed(live_app.test_client().get("/connect/spotify"), 503, stored=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/s/AAAAAAAAAAAAAAAAAAAAAA.json", "/oembed?url=https%3A%2F%2Felsewhere.example%2Fs%2Fabc&format=json"],
+)
+def test_json_routes_answer_errors_as_json(live_app: Flask, path: str) -> None:
+    r = live_app.test_client().get(path)
+    assert r.status_code == 404
+    assert r.mimetype == "application/json"
+    body = r.get_json()
+    assert body["status"] == 404 and body["message"] and body["next"]
+
+
+def test_an_api_client_asking_for_json_gets_json(live_app: Flask) -> None:
+    r = live_app.test_client().get("/__fail/429", headers={"Accept": "application/json"})
+    assert r.status_code == 429 and r.get_json()["status"] == 429
+
+
+# -- control characters: a 400 on every input, never a 500 ---------------------------------------------
+
+
+HEADERS = ["referer", "host", "htmx-header"]
+BODIES = ["query", "path", "form", "json", "filename", "search"]
+
+
+# A header's bytes above 0x7f are obs-text (RFC 9110), not control characters: C1 is tried in text only.
+@pytest.mark.parametrize(
+    ("where", "char"),
+    [(w, c) for w in BODIES + HEADERS for c in ("\x00", "\x1b", "\x7f")] + [(w, "\x85") for w in BODIES],
+)
+def test_control_characters_are_refused_everywhere(live_app: Flask, where: str, char: str) -> None:
+    client = live_app.test_client()
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    bad = f"abc{char}def"
+    if where == "query":
+        r = client.get("/", query_string={"utm_campaign": bad})
+    elif where == "search":
+        r = client.get("/pick/", query_string={"q": bad})
+    elif where == "path":
+        r = client.get("/s/" + bad.replace("\x00", "%00"))
+    elif where == "form":
+        r = client.post("/demo", data={"csrf_token": token, "name": bad})
+    elif where == "json":
+        r = client.post(
+            "/__json",
+            data=json.dumps({"name": bad}),
+            content_type="application/json",
+            headers={"X-CSRFToken": token},
+        )
+    elif where == "referer":
+        r = client.get("/", headers={"Referer": "http://127.0.0.1/" + bad})
+    elif where == "host":
+        r = client.get("/", headers={"Host": bad})
+    elif where == "htmx-header":
+        r = client.get("/", headers={"HX-Request": "true", "HX-Current-URL": bad})
+    else:
+        data = {"csrf_token": token, "files": [(io.BytesIO(b"[]"), f"Streaming{char}History.json")]}
+        r = client.post("/upload", data=data, content_type="multipart/form-data")
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    if where == "json":
+        assert r.mimetype == "application/json" or "error-message" in r.get_data(as_text=True)
+    elif where != "htmx-header":
+        page = assert_designed(r, 400)
+        assert "control character" in page.get_text()
+
+
+def test_tabs_and_line_breaks_are_still_fine_in_text(client: FlaskClient) -> None:
+    builder_url = start_demo(client)
+    token = csrf_from(client.get(builder_url).get_data(as_text=True))
+    r = client.post(
+        builder_url + "/rename", data={"csrf_token": token, "character": "a", "name": "Tab\tName"}
+    )
+    assert r.status_code == 303
+
+
+def test_an_http_exception_subclass_keeps_its_headers(live_app: Flask) -> None:
+    r = live_app.test_client().post("/s/AAAAAAAAAAAAAAAAAAAAAA")
+    assert r.status_code == 405 and "GET" in r.headers["Allow"]
+    assert BeautifulSoup(r.get_data(as_text=True), "html.parser").select_one('[data-testid="error-message"]')
