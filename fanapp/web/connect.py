@@ -255,17 +255,24 @@ TOO_BIG = (
 def _landing_with_error(way: str, message: str, status: int = 400) -> Response:
     """The message beside the form that was used (nothing was kept), and the refusal not counted.
 
-    To htmx, the upload form alone with its message, swapped in place (the URL never changed). To a
-    plain form post, post/redirect/get: the message rides in the session to a GET of the landing page
-    (its anchor is the message, and app.js focuses it), so a reload never re-submits the form.
+    To htmx, the upload form alone with its message, swapped in place (the URL never changed). Too big:
+    a 413 with the landing page. Otherwise, to a plain form post, post/redirect/get: the message rides
+    in the session to a GET of the page with the ways in (its anchor is the message, which app.js
+    focuses), so a reload never re-submits the form.
     """
     g.way_in_refused = True
     errors = {way: message}
     if way == "export" and is_htmx():
         response = make_response(render_template("partials/upload_form.html", errors=errors), status)
-        response.vary.add("HX-Request")
-        return response
-    return redirect_to(pages.carry_error(way, message))
+    elif status == 413:
+        # Too big, refused before the body was read: an honest 413 with the landing page, since a
+        # redirect cannot carry that status (and a reload is refused as quickly, before any byte is read).
+        page = render_template("pages/landing.html", settings=config.current(), errors=errors)
+        response = make_response(page, status)
+    else:
+        return redirect_to(pages.carry_error(way, message))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/connect/spotify")
