@@ -279,6 +279,25 @@ def propose(session: Session, *, listener_id: int, campaign: dict[str, str] | No
     return episode.id
 
 
+def first_draft(session: Session, *, listener_id: int, campaign: dict[str, str] | None = None) -> int:
+    """The import's one draft: the listener's newest episode if it has one, else a new one (`propose`).
+
+    The listener's row is locked first (`SELECT … FOR UPDATE`), so an import run twice at once (a job
+    restarted after it was thought lost, a poll racing a worker) still leaves one draft.
+    """
+    session.exec(
+        select(Listener)
+        .where(Listener.id == listener_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    found = newest(session, listener_id=listener_id)
+    if found is not None and found.id is not None:
+        session.commit()  # release the lock
+        return found.id
+    return propose(session, listener_id=listener_id, campaign=campaign)
+
+
 def why_not_cast(session: Session, *, listener_id: int) -> str:
     """Why the listener's history gave no draft (the engine's sentence), or "" when it would give one."""
     tracks = session.exec(select(Track).where(Track.listener_id == listener_id)).all()
@@ -305,9 +324,23 @@ def latest_draft(session: Session, *, listener_id: int) -> Episode | None:
     ).first()
 
 
-def _draft(session: Session, episode_id: int, owners: Sequence[int]) -> Episode:
-    """The visitor's own draft with this id; `AlreadyPublished` for their published one, else `NotYours`."""
-    episode = session.get(Episode, episode_id)
+def _draft(session: Session, episode_id: int, owners: Sequence[int], *, lock: bool = False) -> Episode:
+    """The visitor's own draft with this id; `AlreadyPublished` for their published one, else `NotYours`.
+
+    `lock` (every edit and publish): the episode's row is locked (`SELECT … FOR UPDATE`) until the
+    transaction ends, so edits and publishes of one episode run one after another, each on what the
+    previous one committed: parallel adds cannot pass the song limit or share a position, and parallel
+    publishes find the first one's slug. (SQLite has no row locks; it serialises writers itself.)
+    """
+    if lock:
+        episode = session.exec(
+            select(Episode)
+            .where(Episode.id == episode_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+    else:
+        episode = session.get(Episode, episode_id)
     if episode is None or episode.listener_id is None or episode.listener_id not in owners:
         raise NotYours("This episode is not one of yours, or it was already published.")
     if episode.status != "draft":
@@ -435,7 +468,7 @@ def choose_pair(session: Session, *, episode_id: int, owners: Sequence[int], a_i
     A song already in its soundtrack moves to the end; otherwise it takes the finale's place and the
     old finale leaves the story (said to the visitor in the show's words).
     """
-    episode = _draft(session, episode_id, owners)
+    episode = _draft(session, episode_id, owners, lock=True)
     offered = {(r.get("a_id"), r.get("b_id")) for r in episode.mashup.get("pairs", []) if isinstance(r, dict)}
     if (a_id, b_id) not in offered:
         raise EpisodeError("That pair is no longer on offer: pick one of the pairs shown.")
@@ -602,7 +635,7 @@ def _retell(session: Session, episode: Episode, swapped: dict[str, str] | None =
 def add_song(session: Session, *, episode_id: int, owners: Sequence[int], track_id: str, key: str) -> None:
     """Put a history song at the end of a character's soundtrack (moving it from the other one if it was
     there)."""
-    episode = _draft(session, episode_id, owners)
+    episode = _draft(session, episode_id, owners, lock=True)
     track = session.exec(
         select(Track).where(Track.listener_id == episode.listener_id, Track.source_id == track_id)
     ).first()
@@ -643,7 +676,7 @@ def _owned_song(session: Session, episode: Episode, song_id: int) -> EpisodeSong
 
 def remove_song(session: Session, *, episode_id: int, owners: Sequence[int], song_id: int) -> None:
     """Take a song out of its soundtrack."""
-    episode = _draft(session, episode_id, owners)
+    episode = _draft(session, episode_id, owners, lock=True)
     song = _owned_song(session, episode, song_id)
     key = song.character
     _editable(episode, key)
@@ -657,7 +690,7 @@ def remove_song(session: Session, *, episode_id: int, owners: Sequence[int], son
 
 def move_song(session: Session, *, episode_id: int, owners: Sequence[int], song_id: int, delta: int) -> None:
     """Move a song earlier (-1) or later (+1) in its story."""
-    episode = _draft(session, episode_id, owners)
+    episode = _draft(session, episode_id, owners, lock=True)
     song = _owned_song(session, episode, song_id)
     _editable(episode, song.character)
     songs = soundtrack(session, episode, song.character)
@@ -672,7 +705,7 @@ def move_song(session: Session, *, episode_id: int, owners: Sequence[int], song_
 
 def rename(session: Session, *, episode_id: int, owners: Sequence[int], key: str, name: str) -> None:
     """Give a character a new name (plain text, 1 to 40 characters)."""
-    episode = _draft(session, episode_id, owners)
+    episode = _draft(session, episode_id, owners, lock=True)
     cleaned = clean_text(name, 10_000)
     if not cleaned:
         raise EpisodeError("A character needs a name.")
@@ -702,8 +735,14 @@ def publish(
     """Freeze the draft under a new unguessable slug and return the slug.
 
     `allow_duets` is the visitor's choice whether friends may make duets of it (never of a duet).
+    Idempotent: under the row lock a second publish of the same draft (a double click, ten tabs) finds
+    it published and returns its one slug.
     """
-    episode = _draft(session, episode_id, owners)
+    try:
+        episode = _draft(session, episode_id, owners, lock=True)
+    except AlreadyPublished as exc:
+        session.rollback()  # end the transaction: release the lock
+        return exc.slug
     if not all(soundtrack(session, episode, k) for k in KEYS):
         raise EpisodeError("Each character needs at least one song before you publish.")
     if view(session, episode).mashup is None:

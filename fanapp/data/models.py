@@ -30,6 +30,9 @@ class Listener(SQLModel, table=True):
     import_resume_at: datetime | None = None  # when a paused import will run again (queue mode)
     created_at: datetime = Field(default_factory=utcnow)
     imported_at: datetime | None = None
+    # sha256 of the random visitor token in the session cookie of the browser that made it: ownership
+    # is that token, never this row's (reusable) id.
+    owner_hash: str | None = Field(default=None, max_length=64, index=True)
 
 
 class SpotifyToken(SQLModel, table=True):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -200,11 +199,11 @@ def _caster(spec: dict[str, Any]) -> store.Cast:
 
     def cast(session: Session, listener: Listener) -> None:
         assert listener.id is not None
-        if episodes.newest(session, listener_id=listener.id) is not None:
-            return
         # Too few songs (nothing is written then): the next page says why (`episodes.why_not_cast`).
-        with suppress(EngineError):
-            episodes.propose(session, listener_id=listener.id, campaign=came_from)
+        try:
+            episodes.first_draft(session, listener_id=listener.id, campaign=came_from)
+        except EngineError:
+            session.rollback()  # release the listener's row lock
 
     return cast
 
@@ -215,6 +214,11 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
         listener = session.get(Listener, listener_id)
         if listener is None:
             return "gone"
+        if not store.claim(session, listener_id):
+            # Another run has it (or it is over): leave it to that one.
+            session.refresh(listener)
+            return listener.import_status
+        session.refresh(listener)
         try:
             source = source or _source(session, settings, listener, spec)
             store.run_import(

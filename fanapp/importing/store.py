@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, select, update
 
 from fanapp.data.models import Listener, Track, utcnow
 from fanapp.errors import FanappError
@@ -65,6 +65,9 @@ def run_import(
         raise
 
     tracks = merge(history.tracks)
+    # One writer at a time per listener (a run the watchdog gave up on may still be alive): the row
+    # stays locked until the history is stored.
+    session.exec(select(Listener.id).where(Listener.id == listener.id).with_for_update()).first()
     session.exec(delete(Track).where(col(Track.listener_id) == listener.id))
     rows = [Track.of(listener.id, t) for t in tracks]
     session.add_all(rows)
@@ -87,6 +90,21 @@ def run_import(
     return len(tracks)
 
 
+CLAIMABLE = ("pending", "waiting")  # an import not started yet, or one put back to run again
+
+
+def claim(session: Session, listener_id: int) -> bool:
+    """Take the listener's import for this run (compare-and-set on its status): True for exactly one of
+    any number of runs started at once (a double submit, a restarted job); the others do nothing."""
+    taken = session.exec(
+        update(Listener)
+        .where(col(Listener.id) == listener_id, col(Listener.import_status).in_(CLAIMABLE))
+        .values(import_status="running", import_error="", import_stage="Starting")
+    ).rowcount
+    session.commit()
+    return bool(taken)
+
+
 def new_listener(session: Session, *, source: str, status: str = "pending") -> int:
     """A new listener (a history about to be imported from `source`); returns its id."""
     listener = Listener(source=source, import_status=status)
@@ -94,6 +112,27 @@ def new_listener(session: Session, *, source: str, status: str = "pending") -> i
     session.commit()
     assert listener.id is not None
     return listener.id
+
+
+def owned(session: Session, owner_hash: str) -> list[int]:
+    """The listeners stored with this visitor token's hash, oldest first."""
+    ids = session.exec(
+        select(Listener.id).where(Listener.owner_hash == owner_hash).order_by(col(Listener.id))
+    ).all()
+    return [i for i in ids if i is not None]
+
+
+def take_ownership(
+    session: Session, *, listener_id: int, owner_hash: str, previous_hash: str | None = None
+) -> None:
+    """Give a listener to this visitor token's hash; with `previous_hash`, everything the browser's
+    previous token owned moves to the new one too (a new identity on connecting, against fixation)."""
+    if previous_hash:
+        session.exec(
+            update(Listener).where(col(Listener.owner_hash) == previous_hash).values(owner_hash=owner_hash)
+        )
+    session.exec(update(Listener).where(col(Listener.id) == listener_id).values(owner_hash=owner_hash))
+    session.commit()
 
 
 def listener(session: Session, listener_id: object) -> Listener | None:

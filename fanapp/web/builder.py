@@ -156,7 +156,7 @@ def publish(episode_id: int) -> Response:
             # On by default: only an unticked box (the hidden "off" alone) switches duets off.
             allow_duets=request.form.getlist("duets") != ["off"],
         )
-    except (episodes.NotYours, episodes.AlreadyPublished):
+    except episodes.NotYours:
         abort(404, description="This episode is not one of yours, or it was already published.")
     except episodes.EpisodeError as exc:
         if is_htmx():

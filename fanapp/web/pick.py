@@ -20,7 +20,7 @@ bp = Blueprint("pick", __name__, url_prefix="/pick")
 
 def _picking() -> int | None:
     value = session.get("pick_listener_id")
-    return value if isinstance(value, int) else None
+    return value if visitor.owns(value) else None  # type: ignore[return-value]
 
 
 @bp.get("/")
