@@ -3,6 +3,7 @@ caches only for what it removed, and the headers private and public pages carry.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from typing import Any
@@ -83,12 +84,15 @@ def test_an_import_progress_page_is_never_stored(client: FlaskClient, app: Flask
     from fanapp.data.session import get_session
     from fanapp.importing import store
 
+    token = "t" * 43
     with app.app_context(), get_session() as session:
         listener_id = store.new_listener(session, source="lastfm", status="running")
+        owner = hashlib.sha256(token.encode()).hexdigest()
+        store.take_ownership(session, listener_id=listener_id, owner_hash=owner)
     with client.session_transaction() as s:
-        s["listener_id"] = listener_id
+        s["visitor"], s["listener_id"] = token, listener_id
     r = client.get(f"/import/{listener_id}")
-    assert r.headers["Cache-Control"] == "no-store"
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
 
 
 def test_a_start_without_secret_key_outside_development_is_refused(
