@@ -12,8 +12,10 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 from werkzeug.test import EnvironBuilder
 
+from fanapp import create_app
+from fanapp.data import migrate
 from fanapp.data.models import Episode, Track
-from tests.conftest import csrf_from, start_demo
+from tests.conftest import csrf_from, make_settings, start_demo
 
 HOSTILE_A = '<script>alert("a")</script>'
 HOSTILE_B = '"><img src=x onerror=alert(2)>'
@@ -85,6 +87,21 @@ def come_in_for_duet(client: FlaskClient, slug: str, star: str = "b", query: str
 
 
 def test_a_friend_makes_a_duet_with_one_character(app: Flask) -> None:
+    duet_journey(app)
+
+
+def test_the_duet_journey_on_postgresql(pg_url: str) -> None:
+    """The same journey on PostgreSQL, migrated from empty (the duet columns and their foreign key)."""
+    migrate.upgrade(pg_url)
+    app = create_app(make_settings(pg_url))
+    try:
+        duet_journey(app)
+    finally:
+        app.extensions["fanapp.engine"].dispose()
+
+
+def duet_journey(app: Flask) -> None:
+    """Person 1 publishes a demo episode; person 2 co-stars with B by an export upload and publishes."""
     one, two = app.test_client(), app.test_client()
     slug, _ = publish_original(one)
     before = one.get(f"/s/{slug}.json").get_json()
