@@ -14,11 +14,19 @@ from fanapp.web import visitor
 from fanapp.web.htmx import is_htmx, redirect_to, render
 
 bp = Blueprint("builder", __name__, url_prefix="/build")
+EPISODE_FRAGMENT = "partials/episode.html"
 
 
 def _page(episode_id: int, fragment: str, query: str = "", error: str = "") -> Response:
     try:
-        found = episodes.builder(db(), episode_id=episode_id, owners=visitor.owned_listeners(), query=query)
+        found = episodes.builder(
+            db(),
+            episode_id=episode_id,
+            owners=visitor.owned_listeners(),
+            query=query,
+            # An edit's answer is the soundtracks fragment: it shows nothing of the history.
+            with_history=not (is_htmx() and fragment == EPISODE_FRAGMENT),
+        )
     except episodes.AlreadyPublished as exc:
         if request.method == "GET":
             # Back from the share page after publishing: show what was published.
@@ -54,7 +62,7 @@ def _edit(episode_id: int, change: Callable[[], object]) -> Response:
     except episodes.EpisodeError as exc:
         error = str(exc)
     if is_htmx():
-        return _page(episode_id, "partials/episode.html", error=error)
+        return _page(episode_id, EPISODE_FRAGMENT, error=error)
     if error:
         flash(error, "error")
     return redirect(url_for("builder.build", episode_id=episode_id), code=303)
@@ -160,7 +168,7 @@ def publish(episode_id: int) -> Response:
         abort(404, description="This episode is not one of yours, or it was already published.")
     except episodes.EpisodeError as exc:
         if is_htmx():
-            return _page(episode_id, "partials/episode.html", error=str(exc))
+            return _page(episode_id, EPISODE_FRAGMENT, error=str(exc))
         flash(str(exc), "error")
         return redirect(url_for("builder.build", episode_id=episode_id), code=303)
     return redirect_to(url_for("share.page", slug=slug))
