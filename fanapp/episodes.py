@@ -359,6 +359,12 @@ def _editable(episode: Episode, key: str) -> None:
         )
 
 
+def _editable_keys(episode: Episode) -> tuple[str, ...]:
+    """The sides an edit may touch: both, or only side B of a duet (a song both people love stays put
+    in side A when the friend adds it to theirs)."""
+    return ("b",) if episode.duet_of else KEYS
+
+
 def given_record(track: eng.TrackProfile) -> dict[str, Any]:
     """A duet's side A song as the engine needs it again after an edit: what the song is and how it
     sounds, nothing of how the inviter listened to it (no plays, ranks or dates)."""
@@ -497,7 +503,7 @@ def choose_pair(session: Session, *, episode_id: int, owners: Sequence[int], a_i
             ).first()
             if track is None:
                 raise EpisodeError("That song is not in your history any more.")
-            for other in KEYS:
+            for other in _editable_keys(episode):
                 for s in soundtrack(session, episode, other):
                     if s.source_id == wanted:
                         session.delete(s)
@@ -650,7 +656,7 @@ def add_song(session: Session, *, episode_id: int, owners: Sequence[int], track_
     if key not in KEYS:
         raise EpisodeError("Choose character A or B.")
     _editable(episode, key)
-    for other in KEYS:
+    for other in _editable_keys(episode):
         songs = soundtrack(session, episode, other)
         if any(s.source_id == track.source_id for s in songs):
             if other == key:

@@ -278,3 +278,22 @@ def test_campaign_parameters_ride_from_the_invitation_to_the_duet(app: Flask) ->
     closed, _ = publish_original(one, duets="off")
     card = soup(two.get(f"/embed/start?duet={closed}").get_data(as_text=True))
     assert "/duet" not in card.select_one('[data-testid="start-journey"]')["href"]
+
+
+def test_a_friend_with_the_same_songs_never_takes_them_from_side_a(app: Flask) -> None:
+    """Person 2 comes in by the demo too: every song of side A is in their history as well."""
+    one, two = app.test_client(), app.test_client()
+    slug, _ = publish_original(one)
+    html = two.get(f"/s/{slug}/duet?star=a").get_data(as_text=True)
+    r = two.post("/demo", data={"csrf_token": csrf_from(html)})
+    assert r.status_code == 303
+    builder_url = r.headers["Location"]
+    page = soup(two.get(builder_url).get_data(as_text=True))
+    side_a = ids_in(page.select_one('[data-testid="character-a"]'), "track")
+    assert side_a == [s["id"] for s in one.get(f"/s/{slug}.json").get_json()["characters"][0]["songs"]]
+    token = csrf_from(str(two.get(builder_url).get_data(as_text=True)))
+    r = two.post(f"{builder_url}/add", data={"csrf_token": token, "track": side_a[0], "character": "b"})
+    assert r.status_code == 303
+    page = soup(two.get(builder_url).get_data(as_text=True))
+    assert ids_in(page.select_one('[data-testid="character-a"]'), "track") == side_a
+    assert ids_in(page.select_one('[data-testid="character-b"]'), "track")[-1] == side_a[0]
