@@ -39,6 +39,7 @@ _SECRET_FIELDS = frozenset(
         "lastfm_api_key",
         "apple_music_private_key",
         "admin_token",
+        "cdn_purge_token",
     }
 )
 _LIMITS = "Flask-Limiter limits, e.g. '20 per minute;200 per hour'"
@@ -213,6 +214,28 @@ class Settings(BaseSettings):
     # Seconds a worker reuses a rendered share page, JSON or embed (an unpublish shows within this).
     page_cache_seconds: float = Field(
         60.0, validation_alias="PAGE_CACHE_SECONDS", description="seconds, e.g. 60 (0 turns the cache off)"
+    )
+    # The cache tier in front (CONTRACT "Cache tier"): where a take-down's purge by key goes.
+    cdn_purge_url: str = Field(
+        "", validation_alias="CDN_PURGE_URL", description="a URL, e.g. http://127.0.0.1:6081/"
+    )
+    cdn_purge_kind: Literal["varnish", "fastly", "cloudflare"] = Field(
+        "varnish", validation_alias="CDN_PURGE_KIND", description="'varnish', 'fastly' or 'cloudflare'"
+    )
+    cdn_purge_token: str = Field(
+        "", validation_alias="CDN_PURGE_TOKEN", description="the CDN's API token", repr=False
+    )
+    # Rendered share images kept on disk for every worker of this host (oldest evicted first).
+    image_store_mb: int = Field(
+        1024, ge=0, validation_alias="IMAGE_STORE_MB", description="megabytes, e.g. 1024 (0: no disk)"
+    )
+    # A slow database gives quick 503s instead of a frozen site: per statement, and waiting for a
+    # pooled connection.
+    db_statement_timeout: float = Field(
+        5.0, gt=0, validation_alias="DB_STATEMENT_TIMEOUT", description="seconds, e.g. 5"
+    )
+    db_pool_timeout: float = Field(
+        2.0, gt=0, validation_alias="DB_POOL_TIMEOUT", description="seconds, e.g. 2"
     )
     # Imported histories (and unpublished drafts) are deleted after this many days (`flask purge`).
     retention_days: int = Field(
@@ -427,6 +450,13 @@ class Settings(BaseSettings):
                 "together; set {unset} too, or unset them all to switch Apple Music off.",
                 {"unset": " and ".join(unset)},
             )
+        return self
+
+    @model_validator(mode="after")
+    def _purger_complete(self) -> Settings:
+        if self.cdn_purge_url and self.cdn_purge_kind != "varnish" and not self.cdn_purge_token:
+            message = "Set CDN_PURGE_TOKEN: the {kind} purge API needs a token."
+            raise PydanticCustomError("cdn", message, {"kind": self.cdn_purge_kind})
         return self
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, jsonify, make_response, render_template, req
 from werkzeug.wrappers import Response
 
 from fanapp import duets, episodes
+from fanapp.sharing.pagecache import CACHEABLE
 from fanapp.sharing.share import PUBLIC_CACHE, cached_page, not_public
 from fanapp.site import campaign
 from fanapp.site.db import db
@@ -120,4 +121,5 @@ def oembed() -> Response | tuple[Response, int]:
     }
     response = jsonify(payload)
     response.headers["Cache-Control"] = PUBLIC_CACHE
+    response.headers[CACHEABLE] = episode.slug  # stored per url and size (`PublicPages.key`)
     return response

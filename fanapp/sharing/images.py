@@ -12,22 +12,25 @@ from fanapp import content, episodes
 from fanapp.sharing.cards import render
 from fanapp.sharing.cards.cache import ImageCache
 from fanapp.sharing.cards.covers import HttpCovers
+from fanapp.sharing.pagecache import CACHEABLE
 from fanapp.sharing.share import not_public
 from fanapp.site.db import db
 from fanapp.upstream.session import guarded_session
 
 bp = Blueprint("images", __name__)
 
-# A published image does not change, but it must disappear after an unpublish: an hour in browsers and
-# CDNs absorbs a campaign spike, and the strong ETag makes every later check a 304.
-IMAGE_CACHE = "public, max-age=3600"
+# A published image does not change, but it must disappear after an unpublish: five minutes in browsers
+# (the cache tier keeps it until a take-down purges it), and the strong ETag makes later checks a 304.
+IMAGE_CACHE = "public, max-age=300"
 
 
 def init_app(app: Flask) -> ImageCache:
     """One image cache and one cover fetcher per app, under the instance folder."""
     settings = app.config["SETTINGS"]
     cache_root = Path(app.instance_path) / "cache"
-    cache = ImageCache(directory=cache_root / "share-images")
+    # Rendered images are stored on disk, bounded, by the serving layer (`store.FileStore`); this memory
+    # cache only makes concurrent first requests of one worker render once.
+    cache = ImageCache(max_bytes=16 * 1024 * 1024)
     app.extensions["fanapp.image_cache"] = cache
     timeout = min(3.0, settings.upstream_timeout)
     app.extensions["fanapp.covers"] = HttpCovers(
@@ -55,6 +58,7 @@ def _image(slug: str, size: Literal["card", "story"]) -> Response:
     )
     response = Response(entry.png, mimetype="image/png")
     response.headers["Cache-Control"] = IMAGE_CACHE
+    response.headers[CACHEABLE] = episode.slug
     response.set_etag(entry.etag.strip('"'))
     return response.make_conditional(request)
 

@@ -1,42 +1,58 @@
-"""Public pages of published episodes (share page, JSON, embed card) served from memory, before Flask.
+"""Public answers of published episodes (share page, JSON, embed card, oEmbed, both images) served
+before Flask, for any slug, with one key lookup.
 
 A published episode does not change in place, so its rendered response can be replayed byte for byte
 (headers included) without a request context, a session or a database query: this is what keeps a
 share page close to a bare "hello world" on release day. A view opts in by marking its 200 response
-with `CACHEABLE`; everything else passes straight through. An unpublish anywhere reaches every worker
-within about a second (a shared counter, read at most once a second), and entries expire after
-`PAGE_CACHE_SECONDS` regardless. The store is cachetools' `TTLCache`, bounded by bytes and by count.
+with `CACHEABLE` (its value: the episode's slug); everything else passes straight through.
+
+Lookups go to this worker's memory (`PageCache`: cachetools' `TTLCache`, bounded by bytes and count,
+entries expire after `PAGE_CACHE_SECONDS`), then to the store every worker shares (`store.TextStore` in
+Redis for pages and JSON, `store.FileStore` on disk for images), then to Flask, which renders once under
+a lock and stores the bytes. A take-down deletes the stored copies and tells every worker
+(`store.News`); a worker that cannot hear the news serves nothing stored until it can.
+Marked answers also carry the cache tier's headers (`Surrogate-Control`, `Surrogate-Key`, `Cache-Tag`),
+so a CDN or Varnish in front keeps them until a take-down purges them by key.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from cachetools import TTLCache
+from redis.exceptions import RedisError
+from werkzeug.datastructures import MultiDict
 
 from fanapp.config import Settings
-from fanapp.site.campaign import CAMPAIGN_KEYS, MAX_LENGTH
-from fanapp.upstream.shared import redis_client
+from fanapp.sharing import store
+from fanapp.sharing.store import Page
+from fanapp.site.campaign import from_query
+from fanapp.upstream.purge import Purger
+from fanapp.upstream.shared import Breaker, process_lock, serving_redis
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-GENERATION_KEY = "pages-generation"
-CACHEABLE = "X-Fanapp-Cacheable"  # set by a view on a response that may be replayed; never sent
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Page:
-    """A response to replay: its headers (ETag among them) and body."""
-
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    etag: str
+GENERATION_KEY = store.GENERATION_KEY
+CACHEABLE = "X-Fanapp-Cacheable"  # set by a view (value: the slug) on a response to keep; never sent
+SITE_KEY = "fanapp-public"  # the cache tier's key for every public answer of the site
+# The CDN keeps public answers a day (a take-down purges them at once); browsers and caches we cannot
+# purge keep them as long as the view's own Cache-Control says.
+SURROGATE_SECONDS = 86400
+# The public answers, and only those, are looked up before Flask (slugs: 22 URL-safe characters).
+PUBLIC_PATH = re.compile(
+    r"^/(?:s/(?P<s>[A-Za-z0-9_-]{1,32})(?:\.json|\.png|/story\.png)?|embed/s/(?P<e>[A-Za-z0-9_-]{1,32})|oembed)$"
+)
 
 
 class PageCache:
@@ -112,58 +128,225 @@ class PageCache:
         with self._lock:
             self._items.clear()
 
+    def forget(self, slugs: Iterable[str]) -> None:
+        """Drop every page of these episodes."""
+        gone = set(slugs)
+        with self._lock:
+            for key in [k for k, page in self._items.items() if page.slug in gone]:
+                self._items.pop(key, None)
+
 
 def page_size(page: Page) -> int:
     """What a page costs the cache: its body and headers in bytes (keys are short: a path, 4 parameters)."""
     return len(page.body) + sum(len(k) + len(v) for k, v in page.headers)
 
 
+def tier_headers(slug: str) -> list[tuple[str, str]]:
+    """The cache tier's headers for a public answer of one episode (Fastly and Varnish read
+    `Surrogate-*`, Cloudflare `CDN-Cache-Control` and `Cache-Tag`); the tier strips them."""
+    keys = [f"episode-{slug}", SITE_KEY]
+    return [
+        ("Surrogate-Control", f"max-age={SURROGATE_SECONDS}"),
+        ("CDN-Cache-Control", f"max-age={SURROGATE_SECONDS}"),
+        ("Surrogate-Key", " ".join(keys)),
+        ("Cache-Tag", ",".join(keys)),
+    ]
+
+
+def surrogate_keys(slugs: Iterable[str]) -> list[str]:
+    """The keys that purge these episodes from the cache tier."""
+    return [f"episode-{slug}" for slug in slugs]
+
+
+class Serving:
+    """Everything that answers public pages before Flask, and forgets them on a take-down."""
+
+    def __init__(self, settings: Settings, *, image_dir: Path | None = None) -> None:
+        """Memory per worker, the shared stores, the news of take-downs, the purger."""
+        self.settings = settings
+        self.breaker = Breaker()
+        self.pages = for_app(settings)
+        self.images = PageCache(ttl=settings.page_cache_seconds, max_bytes=32 * 1024 * 1024)
+        self.text = store.TextStore(settings, self.breaker) if settings.redis_url else None
+        max_bytes = settings.image_store_mb * 1024 * 1024
+        self.files = store.FileStore(image_dir, max_bytes) if image_dir is not None and max_bytes else None
+        self.news = store.News(settings, self.breaker, self._forget_here)
+        self.purger = Purger(settings)
+        self.retrier = store.Retrier(self._deliver)
+
+    @classmethod
+    def in_memory(cls, cache: PageCache) -> Serving:
+        """Serving from one memory cache only (one process, no Redis, no disk, no cache tier)."""
+        serving = cls.__new__(cls)
+        serving.pages = serving.images = cache
+        serving.text = serving.files = None
+        serving.news = store.News(None, Breaker(), serving._forget_here)
+        return serving
+
+    def _forget_here(self, slugs: list[str] | None, disk: bool) -> None:
+        if slugs is None:
+            self.pages.clear()
+            self.images.clear()
+            if disk and self.files is not None:
+                self.files.clear()
+            return
+        self.pages.forget(slugs)
+        self.images.forget(slugs)
+        if disk and self.files is not None:
+            self.files.forget(slugs)
+
+    def get(self, key: str, slug: str, image: bool) -> Page | None:
+        """The stored answer under `key`: this worker's memory, then the shared store."""
+        memory = self.images if image else self.pages
+        page = memory.get(key)
+        if page is not None:
+            return page
+        if image:
+            page = self.files.get(key, slug) if self.files is not None and slug else None
+        else:
+            page = self.text.get(key) if self.text is not None else None
+        if page is not None:
+            memory.put(key, page)
+        return page
+
+    def put(self, key: str, page: Page, image: bool, generation: int) -> None:
+        """Keep a freshly rendered answer here and in the shared store."""
+        (self.images if image else self.pages).put(key, page)
+        if image:
+            if self.files is not None:
+                self.files.put(key, page)
+                if self.news.current() != generation:  # taken down while it was rendering
+                    self.files.forget([page.slug])
+        elif self.text is not None:
+            self.text.put(key, page, generation)
+
+    @contextmanager
+    def rendering(self, key: str) -> Iterator[None]:
+        """Render each answer once: one lock per key across workers (Redis), or this process's."""
+        lock: Any = None
+        if self.text is not None and self.breaker.allow():
+            lock = serving_redis(self.settings.redis_url).lock(
+                f"{self.settings.redis_prefix}lock:render:{key}", timeout=30, blocking_timeout=5
+            )
+            try:
+                if not lock.acquire():
+                    lock = None  # waited long enough: render anyway
+            except RedisError:
+                self.breaker.failed()
+                lock = None
+            try:
+                yield
+            finally:
+                if lock is not None:
+                    with suppress(RedisError):
+                        lock.release()
+            return
+        with process_lock(f"render:{key}"):
+            yield
+
+    def taken_down(self, slugs: list[str]) -> None:
+        """Episodes were unpublished or deleted: forget them here at once, then tell every other worker
+        and the cache tier; what cannot be delivered now is retried until it is."""
+        self._forget_here(slugs, True)
+        try:
+            self._deliver(slugs)
+        except Exception as exc:  # Redis or the purge failed: retried in the background
+            log.warning("take-down of %s not delivered yet (%s); retrying in the background", slugs, exc)
+            self.retrier.add(slugs)
+
+    def _deliver(self, slugs: list[str]) -> None:
+        if self.text is not None:
+            self.news.announce(slugs)  # first: a render that began before it is not stored after it
+            self.text.forget(slugs)
+        self.purger.purge(surrogate_keys(slugs))
+
+
 class PublicPages:
-    """WSGI middleware: answer GET/HEAD for cached public pages, else call the app and keep what it
+    """WSGI middleware: answer GET/HEAD for stored public answers, else call the app and keep what it
     marked as cacheable."""
 
-    def __init__(self, app: WSGIApplication, cache: PageCache, *, public_base_url: str = "") -> None:
+    def __init__(
+        self, app: WSGIApplication, serving: Serving | PageCache, *, public_base_url: str = ""
+    ) -> None:
         self.app = app
-        self.cache = cache
+        if isinstance(serving, PageCache):  # a bare memory cache: no shared store, one process
+            serving = Serving.in_memory(serving)
+        self.serving = serving
+        self.cache = serving.pages
         self.public_base_url = public_base_url
 
     def key(self, environ: WSGIEnvironment) -> str:
-        """Everything a cached public page depends on, and nothing else a visitor could vary at will.
+        """Everything a stored public answer depends on, and nothing else a visitor could vary at will.
 
         The scheme and host only when links are built from the request (no PUBLIC_BASE_URL); campaign
-        parameters only for embeds (the only pages that use them), cut like `campaign.from_args`.
-        Other query parameters are ignored by these pages, so `?x=1`, `?x=2`… cannot fill the cache.
+        parameters only for embeds (the only pages that use them), read exactly as the page reads them
+        (`campaign.from_query`: the first of each); oEmbed's own parameters for oEmbed. Other query
+        parameters are ignored by these pages, so `?x=1`, `?x=2`… cannot fill the cache.
         """
         path = environ.get("PATH_INFO", "")
-        campaign = ""
-        if path.startswith("/embed/"):
-            query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=False)
-            campaign = urlencode(sorted((k, v[:MAX_LENGTH]) for k, v in query if k in CAMPAIGN_KEYS))
+        variant = ""
+        if path.startswith("/embed/") or path == "/oembed":
+            args = MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+            if path == "/oembed":
+                picked = {k: args.get(k, "")[:2048] for k in ("url", "format", "maxwidth", "maxheight")}
+            else:
+                picked = from_query(args)
+            variant = urlencode(sorted(picked.items()))
         if self.public_base_url:
-            return f"{path}|{campaign}"
-        return "|".join((environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), path, campaign))
+            return f"{path}|{variant}"
+        return "|".join((environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), path, variant))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # fanapp is always served at the root: a SCRIPT_NAME sent by a client (or passed on by a proxy
+        # that trusts one) would make every link of a stored page point elsewhere.
+        environ["SCRIPT_NAME"] = ""
         method = environ.get("REQUEST_METHOD")
-        if method not in ("GET", "HEAD"):
+        path = environ.get("PATH_INFO", "")
+        match = PUBLIC_PATH.match(path) if method in ("GET", "HEAD") else None
+        if match is None:
             return self.app(environ, start_response)
         key = self.key(environ)
-        page = self.cache.get(key)
-        if page is not None:
-            if page.etag and page.etag in environ.get("HTTP_IF_NONE_MATCH", ""):
-                bodiless = ("content-length", "content-type")
-                start_response(
-                    "304 NOT MODIFIED", [(k, v) for k, v in page.headers if k.lower() not in bodiless]
-                )
-                return [b""]
-            start_response("200 OK", list(page.headers))
-            return [b"" if method == "HEAD" else page.body]
+        slug = match.group("s") or match.group("e") or ""
+        image = path.endswith(".png")
+        serving = self.serving
+        fresh = serving.news.fresh()
+        if fresh:
+            page = serving.get(key, slug, image)
+            if page is not None:
+                return self._replay(page, environ, start_response)
+            generation = serving.news.current()  # read before rendering: see `TextStore.put`
+            if generation is not None:
+                with serving.rendering(key):
+                    page = serving.get(key, slug, image)  # rendered meanwhile by someone else
+                    if page is not None:
+                        return self._replay(page, environ, start_response)
+                    return self._render(environ, start_response, key, image, generation)
+        return self._render(environ, start_response, key, image, None)
 
+    def _replay(self, page: Page, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        if page.etag and page.etag in environ.get("HTTP_IF_NONE_MATCH", ""):
+            bodiless = ("content-length", "content-type")
+            start_response("304 NOT MODIFIED", [(k, v) for k, v in page.headers if k.lower() not in bodiless])
+            return [b""]
+        start_response("200 OK", list(page.headers))
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else page.body]
+
+    def _render(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        key: str,
+        image: bool,
+        generation: int | None,
+    ) -> Iterable[bytes]:
         seen: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"], seen["headers"] = status, headers
+            slug = next((v for k, v in headers if k == CACHEABLE), None)
             public = [(k, v) for k, v in headers if k != CACHEABLE]
+            if slug is not None and status.startswith(("200", "304")):
+                public += tier_headers(slug)
+            seen["status"], seen["headers"], seen["slug"] = status, public, slug
             return start_response(status, public, exc_info)
 
         body = self.app(environ, capture)
@@ -172,8 +355,8 @@ class PublicPages:
         personal = any(
             k.lower() == "set-cookie" or (k.lower() == "vary" and "cookie" in v.lower()) for k, v in headers
         )
-        marked = (CACHEABLE, "1") in headers and seen.get("status", "").startswith("200")
-        if method != "GET" or not marked or personal:
+        marked = seen.get("slug") is not None and seen.get("status", "").startswith("200")
+        if environ.get("REQUEST_METHOD") != "GET" or not marked or personal:
             return body
         try:
             data = b"".join(body)
@@ -181,26 +364,19 @@ class PublicPages:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        replay = tuple((k, v) for k, v in headers if k != CACHEABLE)
+        replay = tuple(headers)
         etag = next((v for k, v in replay if k.lower() == "etag"), "")
-        self.cache.put(key, Page(replay, data, etag))
+        page = Page(replay, data, etag, seen["slug"])
+        if generation is not None:
+            self.serving.put(key, page, image, generation)
         return [data]
 
 
 def for_app(settings: Settings) -> PageCache:
-    """The app's page cache; with Redis, workers learn of take-downs through a shared counter."""
-    generation = None
-    if settings.redis_url:
-        key = settings.redis_prefix + GENERATION_KEY
-
-        def generation() -> int:
-            return int(redis_client(settings.redis_url).get(key) or 0)
-
-    return PageCache(ttl=settings.page_cache_seconds, generation=generation)
+    """This worker's memory of rendered pages (the news of take-downs is `store.News`)."""
+    return PageCache(ttl=settings.page_cache_seconds)
 
 
 def taken_down(settings: Settings, cache: PageCache) -> None:
-    """An episode was unpublished or deleted: forget rendered pages here and tell the other workers."""
+    """Forget every page this worker holds (kept for callers without a `Serving`)."""
     cache.clear()
-    if settings.redis_url:
-        redis_client(settings.redis_url).incr(settings.redis_prefix + GENERATION_KEY)

@@ -20,6 +20,8 @@ from fanapp.site.urls import absolute_url
 
 bp = Blueprint("share", __name__)
 
+# Browsers and caches we cannot purge keep public answers 5 minutes; the cache tier keeps them until a
+# take-down purges them (`pagecache.tier_headers`).
 PUBLIC_CACHE = "public, max-age=300, stale-while-revalidate=60"
 
 
@@ -39,7 +41,7 @@ def not_public(slug: str) -> NoReturn:
 
 
 def cached_page(render_page: Callable[[], tuple[str | bytes, str] | None], *, slug: str) -> Response:
-    """A public page of a published episode, marked so `PublicPages` replays it from memory.
+    """A public page of the episode at `slug`, marked so `PublicPages` stores and replays it.
 
     `render_page` returns (body, mimetype), or None when there is no such episode (`not_public`: a 410
     or a 404, never cached). Cookie-free and cacheable by browsers and CDNs, with a strong ETag from the
@@ -52,7 +54,7 @@ def cached_page(render_page: Callable[[], tuple[str | bytes, str] | None], *, sl
     data = body.encode() if isinstance(body, str) else body
     response = Response(data, mimetype=mimetype)
     response.headers["Cache-Control"] = PUBLIC_CACHE
-    response.headers[CACHEABLE] = "1"
+    response.headers[CACHEABLE] = slug
     response.set_etag(hashlib.sha256(data).hexdigest()[:32])
     return response.make_conditional(request)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import request, session
 
 CAMPAIGN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "c")
@@ -10,9 +12,16 @@ MAX_LENGTH = 100
 
 def from_args() -> dict[str, str]:
     """The campaign parameters of this request's URL (bounded, plain text)."""
+    return from_query(request.args)
+
+
+def from_query(args: Mapping[str, str]) -> dict[str, str]:
+    """The campaign parameters of parsed query arguments: the first value of each (a `MultiDict`'s
+    `get`), bounded, plain text. The page cache keys embeds by this too, so its key always matches
+    what the page renders, duplicated parameters included."""
     found = {}
     for key in CAMPAIGN_KEYS:
-        value = request.args.get(key, "").strip()
+        value = args.get(key, "").strip()
         if value:
             found[key] = "".join(ch for ch in value[:MAX_LENGTH] if ch.isprintable())
     return found

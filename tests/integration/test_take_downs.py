@@ -13,9 +13,9 @@ from fanapp.data.models import Episode
 from tests.conftest import csrf_from, publish_demo, start_demo
 
 
-def _image_files(app: Flask) -> list[Path]:
-    directory = app.extensions["fanapp.image_cache"].directory
-    return sorted(directory.rglob("*.png")) if directory and directory.exists() else []
+def _image_files(app: Flask, slug: str) -> list[Path]:
+    files: list[Path] = app.extensions["fanapp.serving"].files.files_of(slug)  # shared by every worker
+    return files
 
 
 def _render_both(client: FlaskClient, slug: str) -> None:
@@ -25,9 +25,8 @@ def _render_both(client: FlaskClient, slug: str) -> None:
 
 def test_an_unpublish_removes_the_rendered_images_everywhere(client: FlaskClient, app: Flask) -> None:
     slug = publish_demo(client)
-    before = _image_files(app)
     _render_both(client, slug)
-    rendered = [f for f in _image_files(app) if f not in before]
+    rendered = _image_files(app, slug)
     assert len(rendered) == 2  # one card, one story, on disk
 
     page = client.get("/my-data/").get_data(as_text=True)
@@ -43,9 +42,8 @@ def test_an_unpublish_removes_the_rendered_images_everywhere(client: FlaskClient
 
 def test_delete_everything_removes_the_rendered_images(client: FlaskClient, app: Flask) -> None:
     slug = publish_demo(client)
-    before = _image_files(app)
     _render_both(client, slug)
-    rendered = [f for f in _image_files(app) if f not in before]
+    rendered = _image_files(app, slug)
     token = csrf_from(client.get("/my-data/").get_data(as_text=True))
     client.post("/my-data/delete", data={"csrf_token": token, "confirm": "yes"})
     assert rendered and not any(f.exists() for f in rendered)

@@ -52,6 +52,12 @@ VARIABLES = {
     "CONTENT_PACK": "content_pack",
     "RATE_LIMIT_DELETE": "limit_delete",
     "REDIS_PREFIX": "redis_prefix",
+    "CDN_PURGE_URL": "cdn_purge_url",
+    "CDN_PURGE_KIND": "cdn_purge_kind",
+    "CDN_PURGE_TOKEN": "cdn_purge_token",
+    "IMAGE_STORE_MB": "image_store_mb",
+    "DB_STATEMENT_TIMEOUT": "db_statement_timeout",
+    "DB_POOL_TIMEOUT": "db_pool_timeout",
 }
 
 DEV = {"FANAPP_ENV": "development"}
@@ -115,6 +121,8 @@ def test_defaults_match_the_contract(tmp_path: Path) -> None:
     assert s.limit_search == "30 per minute;300 per hour"
     assert s.limit_delete == "5 per minute;30 per hour"
     assert s.redis_prefix == "fanapp:"
+    assert (s.cdn_purge_url, s.cdn_purge_kind, s.cdn_purge_token) == ("", "varnish", "")
+    assert (s.image_store_mb, s.db_statement_timeout, s.db_pool_timeout) == (1024, 5.0, 2.0)
     assert s.rate_limits_enabled is True
     assert not s.spotify_enabled
     assert not s.apple_music_enabled and s.apple_music_budget == 200
@@ -296,3 +304,12 @@ def _refusal(environ: dict[str, str]) -> str:
     with pytest.raises(ConfigError) as refused:
         Settings.from_env(environ=environ)
     return str(refused.value)
+
+
+def test_an_api_purger_needs_its_token() -> None:
+    with pytest.raises(ConfigError, match="CDN_PURGE_TOKEN"):
+        Settings.from_env(
+            environ={"CDN_PURGE_URL": "https://api.fastly.com/service/x/purge", "CDN_PURGE_KIND": "fastly"}
+        )
+    varnish = Settings.from_env(environ={"CDN_PURGE_URL": "http://127.0.0.1:6081/"})
+    assert varnish.cdn_purge_kind == "varnish" and varnish.cdn_purge_token == ""
