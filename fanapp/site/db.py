@@ -1,12 +1,25 @@
 """The request's database session: one SQLModel session per request, opened on first use and closed at
 teardown. Views hand it to the service functions (`episodes.publish(session=db(), …)`); they never
-query with it themselves."""
+query with it themselves. A database too slow to answer (statement or lock timeout, no free pooled
+connection) gives a quick 503 page, never a frozen site."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
+from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.wrappers import Response
+
+log = logging.getLogger(__name__)
+BUSY = (
+    "The site is very busy right now and could not reach its database in time. "
+    "Please try again in a few seconds."
+)
 
 
 def init_app(app: Flask) -> None:
@@ -15,8 +28,24 @@ def init_app(app: Flask) -> None:
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except SQLAlchemyError as exc:
+            # A connection lost mid-request: the answer is already made; never let gunicorn send its
+            # raw 500 instead. The pool replaces the connection.
+            log.warning("database session did not close cleanly: %s", exc)
+
+    def _busy(exc: Exception) -> Response:
+        log.warning("database too slow, answered 503: %s", exc)
+        response = current_app.handle_user_exception(ServiceUnavailable(BUSY))
+        answer = current_app.make_response(response)
+        answer.headers["Retry-After"] = "5"
+        return answer
+
+    app.register_error_handler(OperationalError, _busy)
+    app.register_error_handler(PoolTimeout, _busy)
 
 
 def db() -> Session:

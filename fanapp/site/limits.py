@@ -88,6 +88,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_KEY_PREFIX=settings.redis_prefix + "limits",
         RATELIMIT_SWALLOW_ERRORS=True,  # a Redis hiccup must not take the site down: fail open
+        # ...and a stalled Redis must not make a request wait: give up as quickly as the serving path.
+        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
     )
     limiter.init_app(app)
     # There are no app-wide or default limits here, only per-route ones, and Flask-Limiter's route
