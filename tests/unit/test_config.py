@@ -309,7 +309,13 @@ def _refusal(environ: dict[str, str]) -> str:
 def test_an_api_purger_needs_its_token() -> None:
     with pytest.raises(ConfigError, match="CDN_PURGE_TOKEN"):
         Settings.from_env(
-            environ={"CDN_PURGE_URL": "https://api.fastly.com/service/x/purge", "CDN_PURGE_KIND": "fastly"}
+            environ={
+                "FANAPP_ENV": "development",
+                "CDN_PURGE_URL": "https://api.fastly.com/service/x/purge",
+                "CDN_PURGE_KIND": "fastly",
+            }
         )
-    varnish = Settings.from_env(environ={"CDN_PURGE_URL": "http://127.0.0.1:6081/"})
+    varnish = Settings.from_env(
+        environ={"FANAPP_ENV": "development", "CDN_PURGE_URL": "http://127.0.0.1:6081/"}
+    )
     assert varnish.cdn_purge_kind == "varnish" and varnish.cdn_purge_token == ""
