@@ -8,8 +8,9 @@ separate parse (tracemalloc slows Python down, so it is not running while timing
 Then ``export_parse_adversarial adversarial_cpu_s=… peak_mb=… … backend=…``: the CPU time (process
 time, so other load on the machine counts less) and tracemalloc peak of one-file uploads built to be
 expensive: a 5 MB string value, a 5 MB number, a 5 MB and a 50 MB float (the input that made the
-old reader quadratic), 50,000-deep nesting and 5 MB of tiny entries (``[0,0,0,…``), each refused or
-read. ``adversarial_cpu_s`` and ``peak_mb`` are the worst of them; each has its own figures too, and
+old reader quadratic), 50,000-deep nesting, 5 MB of tiny entries (``[0,0,0,…``), and two zips: a
+declared bomb (99 MB of zeros in 100 KB) and a padded one (60 MB of tiny entries squeezed to 60 KB,
+then padded to 1 MB so that its declared sizes look ordinary), each refused or read. ``adversarial_cpu_s`` and ``peak_mb`` are the worst of them; each has its own figures too, and
 ``backend`` is the ijson backend that parsed them.
 """
 
@@ -22,7 +23,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import struct
 import zipfile
+import zlib
 from contextlib import ExitStack, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,6 +138,29 @@ def measure(paths: list[Path]) -> tuple[int, float, float]:
     return plays, seconds, peak / 1024 / 1024
 
 
+def _zip(name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def padded_zip(name: str, content: bytes, padding: int) -> bytes:
+    """A zip whose deflate stream is followed by `padding` bytes counted in its compressed size."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = squeeze.compress(content) + squeeze.flush() + bytes(range(256)) * (padding // 256)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(name, body)
+    data = bytearray(buffer.getvalue())
+    crc, size, at = zlib.crc32(content), len(content), data.rfind(b"PK\x01\x02")
+    for method, crc_at, size_at in ((8, 14, 22), (at + 10, at + 16, at + 24)):
+        data[method : method + 2] = struct.pack("<H", 8)
+        data[crc_at : crc_at + 4] = struct.pack("<I", crc)
+        data[size_at : size_at + 4] = struct.pack("<I", size)
+    return bytes(data)
+
+
 def adversarial_inputs() -> dict[str, bytes]:
     """Files built to cost the most per byte: long values, deep nesting, many tiny entries."""
     size = 5 * 1024 * 1024
@@ -146,6 +172,10 @@ def adversarial_inputs() -> dict[str, bytes]:
         "float_50mb": b"[1." + b"0" * (10 * size) + b"]",
         "deep": b"[" * 50_000 + b"]" * 50_000,
         "tiny": b"[" + b"0," * (size // 2) + b"0]",
+        "bomb_zip": _zip("Streaming_History_Audio_2024_0.json", bytes(99 * 1024 * 1024)),
+        "padded_zip": padded_zip(
+            "Streaming_History_Audio_2024_0.json", b"[" + b"0," * (30 * 1024 * 1024) + b"0]", 1024 * 1024
+        ),
     }
 
 
