@@ -757,6 +757,14 @@ def publish(
         return exc.slug
     if not all(soundtrack(session, episode, k) for k in KEYS):
         raise EpisodeError("Each character needs at least one song before you publish.")
+    if episode.duet_of:
+        original = published(session, episode.duet_of)
+        if original is None or not original.allow_duets:  # consent is read again at the last moment
+            session.rollback()  # release the row lock
+            raise EpisodeError(
+                "The episode you co-star in is no longer published, so this duet cannot be published. "
+                "Your songs are still yours: start an episode of your own from the landing page."
+            )
     if view(session, episode).mashup is None:
         raise EpisodeError(
             "The two finales make the mash-up, and they need two different artists: "

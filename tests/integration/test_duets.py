@@ -15,7 +15,7 @@ from werkzeug.test import EnvironBuilder
 from fanapp import create_app
 from fanapp.data import migrate
 from fanapp.data.models import Episode, Track
-from tests.conftest import csrf_from, make_settings, start_demo
+from tests.conftest import connect_spotify, csrf_from, make_settings, start_demo
 
 HOSTILE_A = '<script>alert("a")</script>'
 HOSTILE_B = '"><img src=x onerror=alert(2)>'
@@ -297,3 +297,49 @@ def test_a_friend_with_the_same_songs_never_takes_them_from_side_a(app: Flask) -
     page = soup(two.get(builder_url).get_data(as_text=True))
     assert ids_in(page.select_one('[data-testid="character-a"]'), "track") == side_a
     assert ids_in(page.select_one('[data-testid="character-b"]'), "track")[-1] == side_a[0]
+
+
+def test_a_duet_draft_cannot_be_published_once_the_original_is_taken_down(app: Flask) -> None:
+    one, two = app.test_client(), app.test_client()
+    slug, episode_id = publish_original(one)
+    builder_url = come_in_for_duet(two, slug, "a")
+    token = csrf_from(one.get("/my-data/").get_data(as_text=True))
+    one.post(f"/my-data/unpublish/{episode_id}", data={"csrf_token": token, "confirm": "yes"})
+    token = csrf_from(two.get(builder_url).get_data(as_text=True))
+    r = two.post(f"{builder_url}/publish", data={"csrf_token": token}, headers={"HX-Request": "true"})
+    assert "no longer published" in r.get_data(as_text=True)
+    with Session(app.extensions["fanapp.engine"]) as s:
+        assert s.exec(select(Episode).where(Episode.duet_of == slug)).one().status == "draft"
+
+
+def test_a_friend_comes_in_with_spotify(spotify_app: Flask, fake_spotify: Any) -> None:
+    one, two = spotify_app.test_client(), spotify_app.test_client()
+    slug, _ = publish_original(one)
+    two.get(f"/s/{slug}/duet?star=b")
+    r = connect_spotify(two, fake_spotify)  # the signed-in identity is new; the invitation rides along
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    page = soup(two.get(r.headers["Location"]).get_data(as_text=True))
+    chosen = [s["id"] for s in one.get(f"/s/{slug}.json").get_json()["characters"][1]["songs"]]
+    assert ids_in(page.select_one('[data-testid="character-a"]'), "track") == chosen
+    b_ids = ids_in(page.select_one('[data-testid="character-b"]'), "track")
+    assert b_ids and set(b_ids) <= set(ids_in(page, "history-track"))
+
+
+def test_a_friend_comes_in_by_picking_songs(app: Flask) -> None:
+    one, two = app.test_client(), app.test_client()
+    slug, _ = publish_original(one)
+    page = two.get("/s/" + slug + "/duet?star=a").get_data(as_text=True)
+    assert soup(page).select_one('[data-testid="pick-songs"]') is not None
+    pick = two.get("/pick/").get_data(as_text=True)
+    token = csrf_from(pick)
+    for item in soup(pick).select('[data-testid="pick-result"]')[:6]:
+        assert (
+            two.post("/pick/add", data={"csrf_token": token, "track": item["data-track-id"]}).status_code
+            == 303
+        )
+    r = two.post("/pick/done", data={"csrf_token": token})
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    page = soup(two.get(r.headers["Location"]).get_data(as_text=True))
+    assert "Your duet" in page.select_one("h1").get_text()
+    chosen = [s["id"] for s in one.get(f"/s/{slug}.json").get_json()["characters"][0]["songs"]]
+    assert ids_in(page.select_one('[data-testid="character-a"]'), "track") == chosen
