@@ -8,12 +8,13 @@ entries) take a per-song Python path.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Final, cast
+from typing import Final, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,7 @@ from fanapp.engine.profile import (
     rank_weight,
 )
 
+_T = TypeVar("_T")
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -43,10 +45,14 @@ _EDITION = re.compile(
 _NOT_WORD = re.compile(r"[\W_]+")
 # The same rule for many texts joined by newlines at once: one C-level pass instead of one call per song.
 _NOT_WORD_KEEP_LINES = re.compile(r"[^\w\n]+|_+")
+_MAY_HAVE_EDITION: Final = re.compile(r"[(\[]| - ")
+_ASCII_NOT_WORD: Final = bytes(c for c in range(128) if c != ord("\n") and not chr(c).isalnum())
 _EARLIEST_YEAR, _LATEST_YEAR = 1900, 2100
 _NIGHT_FROM, _NIGHT_UNTIL = 22, 5  # plays from 22:00 to 04:59, in the timezone each play was recorded in
 _KEY, _MODE = FEATURE_NAMES.index("key"), FEATURE_NAMES.index("mode")
 _MOST_PLAYS: Final = 10**9
+_HOUR: Final = operator.attrgetter("hour")
+_TIMESTAMP: Final = operator.methodcaller("timestamp")
 
 # Camelot index (0-23) of every (pitch class, mode), so keys can be looked up for whole arrays at once.
 _CODE_OF: Final = np.array([[index(camelot(k, m)) for m in (0, 1)] for k in range(12)])
@@ -72,7 +78,7 @@ _GET: Final = {
 def require_tracks(tracks: Iterable[object]) -> list[TrackProfile]:
     """The tracks as a list, or an EngineError if something that is not a song slipped in."""
     songs = list(tracks)
-    if not all(isinstance(t, TrackProfile) for t in songs):
+    if not all(issubclass(kind, TrackProfile) for kind in set(map(type, songs))):
         raise EngineError("Something that is not a song got into this history; please import it again.")
     return cast(list[TrackProfile], songs)
 
@@ -83,11 +89,19 @@ def fold(text: str) -> str:
 
 
 def _fold_all(texts: Sequence[str]) -> list[str]:
-    """`fold` of every text, in one regex pass over all of them (newlines inside a text count as spaces)."""
+    """`fold` of every text, in one pass over all of them (newlines inside a text count as spaces).
+
+    Plain ASCII text (most titles and names) is folded by `bytes.translate`, many times faster than
+    the regex, which keeps the rest: in ASCII, `\\w` is exactly letters, digits and "_".
+    """
+    if not texts:
+        return []
     joined = "\n".join(texts)
-    if joined.count("\n") != max(len(texts) - 1, 0):
+    if joined.count("\n") != len(texts) - 1:
         return [fold(t) for t in texts]
-    return _NOT_WORD_KEEP_LINES.sub("", joined.casefold()).split("\n") if texts else []
+    if joined.isascii():
+        return joined.lower().encode("ascii").translate(None, _ASCII_NOT_WORD).decode("ascii").split("\n")
+    return _NOT_WORD_KEEP_LINES.sub("", joined.casefold()).split("\n")
 
 
 def _text(value: object) -> str:
@@ -106,13 +120,19 @@ def _first_artist(artists: object) -> str:
 
 
 def _leads(all_artists: list[object]) -> list[str]:
-    try:
-        leads = [a[0] if a else "" for a in all_artists]  # type: ignore[index]
+    if set(map(type, all_artists)) <= {tuple, list}:
+        sequences = cast(list[tuple[object, ...]], all_artists)
+        leads: list[object] = list(map(next, map(iter, sequences), itertools.repeat("")))  # a[0] if a else ""
         if set(map(type, leads)) <= {str}:
-            return [name.strip() for name in leads]
-    except (TypeError, IndexError, KeyError):
-        pass
+            return list(map(str.strip, cast(list[str], leads)))
     return [_first_artist(a) for a in all_artists]
+
+
+def _isrcs(isrcs: list[object]) -> list[str]:
+    """Each ISRC stripped and upper-cased, "" when missing."""
+    if set(map(type, isrcs)) <= {str}:
+        return list(map(str.upper, map(str.strip, isrcs)))  # type: ignore[arg-type]
+    return [i.strip().upper() if isinstance(i, str) else "" for i in isrcs]
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,19 +144,23 @@ class _Columns:
     titles: list[str]
     leads: list[str]  # first credited artist, stripped
     albums: list[str]
-    isrcs: list[str | None]  # upper-cased, None when missing
+    isrcs: list[str]  # upper-cased, "" when missing
     years: list[object]
     ranks: list[object]
     times: list[object]
     counts: list[object]
     saved: list[object]
     features: list[Features]
+    values: FloatArray  # the features as numbers (`feature_matrix`)
 
     @classmethod
     def of(cls, tracks: list[TrackProfile]) -> _Columns:
         got = {name: list(map(getter, tracks)) for name, getter in _GET.items()}
         ids = got["id"]
-        if not (set(map(type, ids)) <= {str} and all(ids) and not any(map(str.isspace, ids))):
+        if set(map(type, ids)) <= {str}:  # the usual: only local files (no id) need their stable id
+            for row in sorted({*_where(map(operator.not_, ids)), *_where(map(str.isspace, ids))}):
+                ids[row] = tracks[row].stable_id
+        else:
             ids = [
                 i if isinstance(i, str) and i and not i.isspace() else t.stable_id
                 for t, i in zip(tracks, ids, strict=False)
@@ -147,46 +171,64 @@ class _Columns:
             titles=_strings(got["title"]),
             leads=_leads(got["artists"]),
             albums=_strings(got["album"]),
-            isrcs=[i.strip().upper() or None if isinstance(i, str) else None for i in got["isrc"]],
+            isrcs=_isrcs(got["isrc"]),
             years=got["release_year"],
             ranks=got["top_ranks"],
             times=got["play_times"],
             counts=got["play_count"],
             saved=got["saved_at"],
             features=got["features"],
+            values=feature_matrix(got["features"]),
         )
 
-    def take(self, rows: list[int]) -> _Columns:
-        """The columns of just these songs, in this order."""
-        pick = operator.itemgetter(*rows) if len(rows) > 1 else (lambda c: (c[rows[0]],) if rows else ())
-        return _Columns(**{name: list(pick(getattr(self, name))) for name in _COLUMN_NAMES})
-
     def __add__(self, other: _Columns) -> _Columns:
-        return _Columns(**{name: getattr(self, name) + getattr(other, name) for name in _COLUMN_NAMES})
+        return _Columns(
+            **{name: getattr(self, name) + getattr(other, name) for name in _LIST_NAMES},
+            values=np.concatenate([self.values, other.values]),
+        )
 
 
-_COLUMN_NAMES: Final = tuple(_Columns.__dataclass_fields__)
+_LIST_NAMES: Final = tuple(name for name in _Columns.__dataclass_fields__ if name != "values")
 
 
-def _codes(column: Sequence[object]) -> IntArray:
-    """Each identity as a small integer; a missing identity (None) gets one of its own."""
-    number = {value: n for n, value in enumerate(dict.fromkeys(column))}
-    out = np.fromiter(map(number.__getitem__, column), dtype=np.int64, count=len(column))
-    if None in number:
-        missing = out == number[None]
-        out[missing] = len(number) + np.arange(int(missing.sum()))
+def _pick(values: Sequence[_T], rows: Sequence[int]) -> tuple[_T, ...]:
+    """These rows of a list, in this order (`operator.itemgetter`, in C)."""
+    if len(rows) > 1:
+        return cast(tuple[_T, ...], operator.itemgetter(*rows)(values))
+    return (values[rows[0]],) if rows else ()
+
+
+def _where(flags: Iterable[object]) -> list[int]:
+    """The positions of the true flags, in C (`itertools.compress`)."""
+    return list(itertools.compress(itertools.count(), flags))
+
+
+def _codes(column: Sequence[object], missing: object = None) -> IntArray:
+    """Each identity as an integer below 2n (equal values, equal codes); a missing identity (`missing`)
+    gets one of its own."""
+    count = len(column)
+    number = dict(zip(column, range(count), strict=True))  # a value's code: where it last appears
+    if len(number) == count:
+        return np.arange(count, dtype=np.int64)
+    out = np.fromiter(map(number.__getitem__, column), dtype=np.int64, count=count)
+    if missing in number:
+        rows = out == number[missing]
+        out[rows] = count + np.arange(int(rows.sum()))
     return out
 
 
 def _title_codes(columns: _Columns) -> IntArray:
     """Title-and-first-artist identities (editions set aside), split where two songs of one title are
     told apart by both ISRC and album; a song without a title has an identity of its own."""
-    bare = [
-        _EDITION.sub("", t) if ("(" in t or "[" in t or " - " in t) else t
-        for t in (title.casefold() for title in columns.titles)
-    ]
+    lowered = "\n".join(columns.titles).casefold()  # casefold knows no context: one call does for all
+    if lowered.count("\n") == len(columns.titles) - 1:
+        bare = lowered.split("\n") if columns.titles else []
+    else:
+        bare = [title.casefold() for title in columns.titles]
+    for n in _where(map(_MAY_HAVE_EDITION.search, bare)):
+        bare[n] = _EDITION.sub("", bare[n])
     names = _fold_all(bare)
-    nameless = [n for n, name in enumerate(names) if not name]
+    nameless = _where(map(operator.not_, names))
     for n in nameless:
         names[n] = bare[n].strip()
     title_code, artist_code = _codes(names), _codes(_fold_all(columns.leads))
@@ -196,8 +238,10 @@ def _title_codes(columns: _Columns) -> IntArray:
     untitled = [n for n in nameless if not names[n]]
     codes[untitled] = fresh + np.arange(len(untitled))
     counts = np.bincount(codes)
+    by_code = np.argsort(codes, kind="stable")  # each code's rows together, in row order
+    ends = np.cumsum(counts)
     for shared in np.flatnonzero(counts > 1).tolist():
-        rows = np.flatnonzero(codes == shared).tolist()
+        rows = by_code[ends[shared] - counts[shared] : ends[shared]].tolist()
         clusters: list[list[int]] = []
         for row in rows:
             home = next((c for c in clusters if all(_same_song(columns, row, o) for o in c)), None)
@@ -239,21 +283,27 @@ def _sort_key(track: TrackProfile) -> tuple[str, str, tuple[str, ...], str]:
     return track.stable_id, _text(track.title), tuple(track.artists or ()), _text(track.album)
 
 
-def _tidy(tracks: list[TrackProfile]) -> _Columns:
-    """The songs with duplicates merged, sorted by stable id, as columns."""
+def _tidy(tracks: list[TrackProfile]) -> tuple[_Columns, list[int]]:
+    """The songs as columns, merged copies added at the end, and the rows that make the history: each
+    song once (a merged song instead of its copies), sorted by stable id."""
     columns = _Columns.of(tracks)
     if not tracks:
-        return columns
-    identities = [_codes(columns.ids), _codes(columns.isrcs), _title_codes(columns)]
+        return columns, []
+    identities = [_codes(columns.ids), _codes(columns.isrcs, missing=""), _title_codes(columns)]
     label = _components(identities, len(tracks))
     shared = np.bincount(label, minlength=len(tracks))[label] > 1
-    kept = columns.take(np.flatnonzero(~shared).tolist())
+    rows = np.flatnonzero(~shared).tolist()
     if shared.any():
-        members: dict[int, list[TrackProfile]] = {}
-        for row in np.flatnonzero(shared).tolist():
-            members.setdefault(int(label[row]), []).append(tracks[row])
-        kept = kept + _Columns.of([_merge(group) for group in members.values()])
-    return kept.take(sorted(range(len(kept.ids)), key=kept.ids.__getitem__))
+        copies = np.flatnonzero(shared)
+        values = dict(zip(copies.tolist(), columns.values[copies].tolist(), strict=True))
+        members: dict[int, list[int]] = {}
+        for row, group in zip(copies.tolist(), label[copies].tolist(), strict=True):
+            members.setdefault(group, []).append(row)
+        merged = [_merge([tracks[r] for r in rows], [values[r] for r in rows]) for rows in members.values()]
+        columns = columns + _Columns.of(merged)
+        rows += range(len(tracks), len(columns.ids))
+    rows.sort(key=columns.ids.__getitem__)
+    return columns, rows
 
 
 def distinct(tracks: Sequence[TrackProfile]) -> list[TrackProfile]:
@@ -263,28 +313,26 @@ def distinct(tracks: Sequence[TrackProfile]) -> list[TrackProfile]:
     "- Remastered 2011" are set aside (but two songs whose ISRCs and albums both differ stay two). A
     merged song keeps every signal of its copies, and its key and mode come from one copy.
     """
-    return _tidy(require_tracks(tracks)).tracks
+    columns, rows = _tidy(require_tracks(tracks))
+    return list(_pick(columns.tracks, rows))
 
 
-def _tonality(group: Sequence[TrackProfile]) -> dict[str, Feature]:
-    """Key and mode from one copy: the first that knows both, else the first that knows the key."""
-    both = next(
-        (t for t in group if t.features.get("key") is not None and t.features.get("mode") is not None), None
-    )
-    chosen = both or next((t for t in group if t.features.get("key") is not None), None)
-    if chosen is None:
-        return {}
-    found = {"key": cast(Feature, chosen.features.key)}
-    if both is not None:
-        found["mode"] = cast(Feature, chosen.features.mode)
-    return found
+def _first_known(values: list[list[float]], *columns: int) -> int | None:
+    """The first copy whose values in these feature columns are all known (not NaN)."""
+    return next((n for n, row in enumerate(values) if all(row[c] == row[c] for c in columns)), None)
 
 
-def _merge(group: list[TrackProfile]) -> TrackProfile:
-    """One song from its copies: the first with a real id speaks for it, every signal is kept."""
+def _merge(group: list[TrackProfile], values: list[list[float]]) -> TrackProfile:
+    """One song from its copies: the first with a real id speaks for it, every signal is kept.
+
+    `values` are the copies' feature rows (`feature_matrix`, NaN where unknown): each feature comes
+    from the first copy that knows it, key and mode together from the first that knows both (else the
+    key alone from the first that knows it).
+    """
     if len(group) == 1:
         return group[0]
-    group = sorted(group, key=_sort_key)
+    order = sorted(range(len(group)), key=lambda n: _sort_key(group[n]))
+    group, values = [group[n] for n in order], [values[n] for n in order]
     head = next((t for t in group if t.id and not t.id.isspace()), group[0])
     ranks: dict[str, int] = {}
     for t in group:
@@ -292,25 +340,29 @@ def _merge(group: list[TrackProfile]) -> TrackProfile:
             if rank_score(rank):
                 ranks[time_range] = min(rank, ranks.get(time_range, rank))
     saved = [t.saved_at for t in group if t.saved_at is not None]
-    features: dict[str, Feature] = _tonality(group)
-    for name in FEATURE_NAMES:
-        if name in ("key", "mode"):
-            continue
-        for t in group:
-            if t.features.get(name) is not None:
-                features[name] = getattr(t.features, name)
-                break
-    return replace(
-        head,
-        release_year=next((t.release_year for t in group if _year(t.release_year) is not None), None),
-        isrc=next((t.isrc for t in group if t.isrc), None),
-        explicit=any(t.explicit for t in group),
-        top_ranks=ranks,
-        play_times=tuple(sorted({p for t in group for p in t.play_times or ()}, key=lambda p: p.timestamp())),
-        play_count=max(t.plays for t in group),
-        saved_at=min(saved) if saved else None,
-        features=Features(**features),
-    )
+    features: dict[str, Feature] = {}
+    both = _first_known(values, _KEY, _MODE)
+    keyed = both if both is not None else _first_known(values, _KEY)
+    if keyed is not None:
+        features["key"] = cast(Feature, group[keyed].features.key)
+        if both is not None:
+            features["mode"] = cast(Feature, group[both].features.mode)
+    for column, name in enumerate(FEATURE_NAMES):
+        if name not in ("key", "mode") and (found := _first_known(values, column)) is not None:
+            features[name] = getattr(group[found].features, name)
+    fields = vars(head) | {
+        "release_year": next((t.release_year for t in group if _year(t.release_year) is not None), None),
+        "isrc": next((t.isrc for t in group if t.isrc), None),
+        "explicit": any(t.explicit for t in group),
+        "top_ranks": ranks,
+        "play_times": tuple(sorted({p for t in group for p in t.play_times or ()}, key=_TIMESTAMP)),
+        "play_count": max(t.plays for t in group),
+        "saved_at": min(saved) if saved else None,
+        "features": Features(**features),
+    }
+    if type(head) is not TrackProfile:
+        return replace(head, **{name: value for name, value in fields.items() if name != "id"})
+    return TrackProfile(**fields)  # as `dataclasses.replace(head, ...)`, without its per-field checks
 
 
 def _year(value: object) -> int | None:
@@ -339,16 +391,22 @@ class Plays:
         where = np.full(int(self.row.max()) + 1 if len(self.row) else 0, -1, dtype=np.int64)
         where[rows[rows < len(where)]] = np.flatnonzero(rows < len(where))
         new = where[self.row] if len(self.row) else self.row
-        keep = new >= 0
-        return Plays(row=new[keep], night=self.night[keep], nth=self.nth[keep])
+        kept = np.flatnonzero(new >= 0)
+        kept = kept[np.argsort(new[kept], kind="stable")]  # by new row, each song's plays in their order
+        return Plays(row=new[kept], night=self.night[kept], nth=self.nth[kept])
 
 
 def _plays(times: Sequence[object]) -> Plays:
-    lengths = np.fromiter((len(t) if isinstance(t, tuple | list) else 0 for t in times), np.int64, len(times))
-    try:
-        hours = np.fromiter(
-            (p.hour for t in times if isinstance(t, tuple | list) for p in t), np.int64, int(lengths.sum())
+    if set(map(type, times)) <= {tuple, list}:  # the usual: read in C
+        lengths = np.fromiter(map(len, times), np.int64, len(times))  # type: ignore[arg-type]
+        timed: Iterable[object] = itertools.chain.from_iterable(times)  # type: ignore[arg-type]
+    else:
+        lengths = np.fromiter(
+            (len(t) if isinstance(t, tuple | list) else 0 for t in times), np.int64, len(times)
         )
+        timed = (p for t in times if isinstance(t, tuple | list) for p in t)
+    try:
+        hours = np.fromiter(map(_HOUR, timed), np.int64, int(lengths.sum()))
     except (AttributeError, TypeError, ValueError):  # something that is not a time slipped in: no timed plays
         return Plays(np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64))
     row = np.repeat(np.arange(len(times), dtype=np.int64), lengths)
@@ -363,7 +421,7 @@ def _weights(columns: _Columns, ranked: list[int], plays: FloatArray) -> FloatAr
     ranks = np.zeros(len(plays))
     for row in ranked:
         ranks[row] = rank_weight(columns.ranks[row])  # type: ignore[arg-type]
-    kept = np.fromiter((s is not None for s in columns.saved), bool, len(plays))
+    kept = np.fromiter(map(operator.is_not, columns.saved, itertools.repeat(None)), bool, len(plays))
     result: FloatArray = 0.25 + ranks + np.log1p(np.maximum(plays, 0.0)) + np.where(kept, 0.5, 0.0)
     return result
 
@@ -403,50 +461,61 @@ class Table:
     @classmethod
     def of(cls, tracks: Sequence[TrackProfile]) -> Table:
         """Read every song's facts once (the songs as given: see `of_history` to merge duplicates)."""
-        return cls._of(_Columns.of(list(tracks)))
+        return cls._of(_Columns.of(list(tracks)), range(len(tracks)))
 
     @classmethod
     def of_history(cls, tracks: Sequence[TrackProfile]) -> Table:
         """The table of a whole history, duplicates merged (`distinct`), sorted by stable id."""
-        return cls._of(_tidy(require_tracks(tracks)))
+        return cls._of(*_tidy(require_tracks(tracks)))
 
     @classmethod
-    def _of(cls, columns: _Columns) -> Table:
-        count = len(columns.ids)
-        features = feature_matrix(columns.features)
+    def _of(cls, columns: _Columns, rows: Sequence[int]) -> Table:
+        """The table of these rows of the columns, in this order. Per-song arrays are computed for
+        every row and then picked (cheaper than picking a dozen lists first)."""
+        count = len(rows)
+        whole = len(columns.ids)
+        picked: IntArray | slice = slice(None) if rows == range(whole) else np.asarray(rows, np.int64)
+        leads = _pick(columns.leads, rows)
+        features = columns.values[picked]
         key, mode = features[:, _KEY], features[:, _MODE]
         known = ~np.isnan(key) & ~np.isnan(mode)
         pitch, major = np.where(np.isnan(key), 0, key).astype(int), np.where(known, mode, 0).astype(int)
         code = np.where(known, _CODE_OF[pitch, major], -1)
-        folded = [name.casefold() for name in columns.leads]
-        shown: dict[str, str] = {}
-        for name, low in zip(columns.leads, folded, strict=True):
-            if name:
-                shown.setdefault(low, name)
+        lowered = "\n".join(leads).casefold()
+        if lowered.count("\n") == count - 1:
+            folded = lowered.split("\n") if count else []
+        else:
+            folded = [name.casefold() for name in leads]
+        # Each artist as first written: later spellings are overwritten by earlier ones (read backwards).
+        shown = dict(zip(reversed(folded), reversed(leads), strict=True))
+        shown.pop("", None)
         number = {low: n for n, low in enumerate(sorted(shown))}
         number[""] = -1
-        plays = _plays(columns.times)
+        every_play = _plays(columns.times)
+        plays = every_play if isinstance(picked, slice) else every_play.take(picked)
         timed = np.bincount(plays.row, minlength=count).astype(np.int64)
         counted = np.array(
             [min(c, _MOST_PLAYS) if isinstance(c, int) else 0 for c in columns.counts]
             if not set(map(type, columns.counts)) <= {int}
             else columns.counts,
             dtype=np.float64,
-        ).reshape(count)
-        ranked = [n for n, ranks in enumerate(columns.ranks) if ranks]
+        ).reshape(whole)
+        every_timed = np.bincount(every_play.row, minlength=whole).astype(np.int64)
+        ranked = _where(columns.ranks)
+        weight = _weights(columns, ranked, np.maximum(np.minimum(counted, _MOST_PLAYS), every_timed))
         return cls(
-            tracks=tuple(columns.tracks),
-            ids=tuple(columns.ids),
+            tracks=_pick(columns.tracks, rows),
+            ids=_pick(columns.ids, rows),
             artist=np.fromiter(map(number.__getitem__, folded), dtype=np.int64, count=count),
             artists=tuple(shown[low] for low in sorted(shown)),
-            weight=_weights(columns, ranked, np.maximum(np.minimum(counted, _MOST_PLAYS), timed)),
+            weight=weight[picked],
             features=features,
             code=code.astype(np.int64),
             pitch=np.where(np.isnan(key), -1, pitch).astype(np.int64),
-            year=_years(columns.years),
+            year=_years(columns.years)[picked],
             timed=timed,
             night_plays=np.bincount(plays.row, weights=plays.night, minlength=count).astype(np.int64),
-            recency=_recencies(columns.ranks, ranked),
+            recency=_recencies(columns.ranks, ranked)[picked],
             plays=plays,
         )
 
