@@ -86,7 +86,7 @@ def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
                 description=archetype.describe(sketch),
                 archetype=archetype.id,
                 arc=story.placements,
-                member_ids=tuple(table.ids[r] for r in members),
+                member_ids=table.ids_of(members),
                 notes=tuple(notes),
             )
         )
@@ -96,8 +96,8 @@ def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
         mashups=pairs,
         basis=casting.basis,
         candidates=(
-            tuple(table.ids[arc.rows[-1]] for arc in finales[0]),
-            tuple(table.ids[arc.rows[-1]] for arc in finales[1]),
+            table.ids_of([arc.rows[-1] for arc in finales[0]]),
+            table.ids_of([arc.rows[-1] for arc in finales[1]]),
         ),
     )
 

@@ -198,6 +198,14 @@ def _pick(values: Sequence[_T], rows: Sequence[int]) -> tuple[_T, ...]:
     return (values[rows[0]],) if rows else ()
 
 
+def _containing(texts: list[str], *parts: str) -> list[int]:
+    """The positions of the texts that contain any of these parts, in order."""
+    found: set[int] = set()
+    for part in parts:
+        found.update(_where(map(operator.contains, texts, itertools.repeat(part))))
+    return sorted(found)
+
+
 def _where(flags: Iterable[object]) -> list[int]:
     """The positions of the true flags, in C (`itertools.compress`)."""
     return list(itertools.compress(itertools.count(), flags))
@@ -225,23 +233,24 @@ def _title_codes(columns: _Columns) -> IntArray:
         bare = lowered.split("\n") if columns.titles else []
     else:
         bare = [title.casefold() for title in columns.titles]
-    for n in _where(map(_MAY_HAVE_EDITION.search, bare)):
+    for n in _containing(bare, "(", "[", " - ") if _MAY_HAVE_EDITION.search(lowered) else ():
         bare[n] = _EDITION.sub("", bare[n])
     names = _fold_all(bare)
     nameless = _where(map(operator.not_, names))
     for n in nameless:
         names[n] = bare[n].strip()
-    title_code, artist_code = _codes(names), _codes(_fold_all(columns.leads))
-    _, codes = np.unique(title_code * (int(artist_code.max()) + 1) + artist_code, return_inverse=True)
-    codes = codes.astype(np.int64)
+    codes = _codes(list(zip(names, _fold_all(columns.leads), strict=True)))
     fresh = int(codes.max()) + 1 if len(codes) else 0
     untitled = [n for n in nameless if not names[n]]
     codes[untitled] = fresh + np.arange(len(untitled))
+    fresh += len(untitled)
     counts = np.bincount(codes)
     by_code = np.argsort(codes, kind="stable")  # each code's rows together, in row order
     ends = np.cumsum(counts)
     for shared in np.flatnonzero(counts > 1).tolist():
         rows = by_code[ends[shared] - counts[shared] : ends[shared]].tolist()
+        if len({columns.isrcs[row] for row in rows} - {""}) < 2:
+            continue  # no two copies with different ISRCs: nothing tells them apart, one song
         clusters: list[list[int]] = []
         for row in rows:
             home = next((c for c in clusters if all(_same_song(columns, row, o) for o in c)), None)
@@ -250,7 +259,8 @@ def _title_codes(columns: _Columns) -> IntArray:
             else:
                 home.append(row)
         for cluster in clusters[1:]:
-            codes[cluster] = int(codes.max()) + 1
+            codes[cluster] = fresh
+            fresh += 1
     result: IntArray = codes
     return result
 
@@ -533,11 +543,16 @@ class Table:
             share: FloatArray = np.where(self.timed > 0, self.night_plays / np.maximum(self.timed, 1), np.nan)
         return share
 
+    def ids_of(self, rows: IntArray | Sequence[int]) -> tuple[str, ...]:
+        """The ids of these rows, in this order."""
+        return _pick(self.ids, np.asarray(rows, dtype=np.int64).tolist())
+
     def take(self, rows: IntArray) -> Table:
         """The table of just these rows, in this order."""
+        picked = np.asarray(rows, dtype=np.int64).tolist()
         return Table(
-            tracks=tuple(self.tracks[r] for r in rows),
-            ids=tuple(self.ids[r] for r in rows),
+            tracks=_pick(self.tracks, picked),
+            ids=_pick(self.ids, picked),
             artist=self.artist[rows],
             artists=self.artists,
             weight=self.weight[rows],
