@@ -4,7 +4,7 @@ request's database session."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 
 from fanapp.config import Settings
 
@@ -19,3 +19,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     templating.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(theme.bp)
+    app.after_request(_one_date)
+
+
+def _one_date(response: Response) -> Response:
+    """Leave the Date header to the WSGI server. Werkzeug's `make_conditional` (the ETag answers of share
+    pages, images and the theme) adds one, and gunicorn always sends its own: two Date headers."""
+    response.headers.pop("Date", None)
+    return response

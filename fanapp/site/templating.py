@@ -39,8 +39,19 @@ def spotify_id(song: Any) -> str | None:
     return spotify_id_of(_fields(song))
 
 
+IRREGULAR = {"history": "histories", "story": "stories", "match": "matches"}
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """A number with its noun in the right form: "1 episode", "2 episodes", "1,200 songs"."""
+    if n == 1:
+        return f"1 {word}"
+    return f"{n:,} {plural or IRREGULAR.get(word, word + 's')}"
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
+    app.add_template_filter(count)
     app.add_template_filter(spotify_link)
     app.add_template_filter(spotify_id)
     app.add_template_global(mixview.wheel, "mix_wheel")

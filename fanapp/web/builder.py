@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from fanapp import episodes
@@ -15,9 +15,14 @@ from fanapp.web.htmx import is_htmx, redirect_to, render
 
 bp = Blueprint("builder", __name__, url_prefix="/build")
 EPISODE_FRAGMENT = "partials/episode.html"
+PUBLISH_ERROR = "publish_error"  # session key: a refused publish, shown once beside the button
 
 
-def _page(episode_id: int, fragment: str, query: str = "", error: str = "") -> Response:
+def _page(
+    episode_id: int, fragment: str, query: str = "", error: str = "", publish_error: str = ""
+) -> Response:
+    if request.method == "GET" and PUBLISH_ERROR in session:
+        publish_error = str(session.pop(PUBLISH_ERROR))  # carried by post/redirect/get, shown once
     try:
         found = episodes.builder(
             db(),
@@ -47,6 +52,7 @@ def _page(episode_id: int, fragment: str, query: str = "", error: str = "") -> R
         story_notes=found.story_notes,
         query=query,
         error=error,
+        publish_error=publish_error,
         max_songs=episodes.MAX_SONGS,
     )
 
@@ -167,8 +173,10 @@ def publish(episode_id: int) -> Response:
     except episodes.NotYours:
         abort(404, description="This episode is not one of yours, or it was already published.")
     except episodes.EpisodeError as exc:
+        # Refused: the message goes beside the Publish button, where the visitor is looking (and focus
+        # moves to it); a plain post redirects to the builder's GET with it, so a reload posts nothing.
         if is_htmx():
-            return _page(episode_id, EPISODE_FRAGMENT, error=str(exc))
-        flash(str(exc), "error")
-        return redirect(url_for("builder.build", episode_id=episode_id), code=303)
+            return _page(episode_id, EPISODE_FRAGMENT, publish_error=str(exc))
+        session[PUBLISH_ERROR] = str(exc)[:500]
+        return redirect(url_for("builder.build", episode_id=episode_id, _anchor="publish-error"), code=303)
     return redirect_to(url_for("share.page", slug=slug))

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from fanapp import duets, episodes, privacy
 from fanapp.site.db import db
 from fanapp.site.limits import delete_limit, limiter
+from fanapp.site.templating import count
 from fanapp.web import visitor
 
 bp = Blueprint("mydata", __name__, url_prefix="/my-data")
@@ -64,6 +65,8 @@ def delete_everything() -> Response:
     done = privacy.delete_listeners(db(), visitor.owned_listeners())
     visitor.forget()
     flash(
-        f"Deleted: {done.listeners} imported histories and {done.episodes} episodes. Nothing is left.", "info"
+        f"Deleted: {count(done.listeners, 'imported history', 'imported histories')} and "
+        f"{count(done.episodes, 'episode')}. Nothing is left.",
+        "info",
     )
     return redirect(url_for("pages.landing"), code=303)

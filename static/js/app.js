@@ -68,7 +68,12 @@
     var episode = event.target;
     if (!episode || episode.id !== "episode") return;
     var focused = document.activeElement;
-    if (side && (!focused || focused === document.body)) {
+    var refusal = episode.querySelector("[data-focus-on-load]");
+    if (refusal) {
+      // A refused edit or publish: its message is where the visitor is looking, and has the focus.
+      refusal.focus({ preventScroll: true });
+      refusal.scrollIntoView({ block: "center" });
+    } else if (side && (!focused || focused === document.body)) {
       var name = document.querySelector("[data-testid='" + side + "'] [data-testid='character-name']");
       if (name) name.focus();
     }

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from fanapp import create_app
 from fanapp.errors import FanappError
 from fanapp.site.limits import connect_limit, limiter
-from tests.conftest import csrf_from, make_settings, start_demo
+from tests.conftest import csrf_from, make_settings, publish_demo, start_demo
 
 STATUSES = [400, 403, 404, 410, 413, 429, 500, 503]
 
@@ -209,3 +209,50 @@ def test_an_http_exception_subclass_keeps_its_headers(live_app: Flask) -> None:
     r = live_app.test_client().post("/s/AAAAAAAAAAAAAAAAAAAAAA")
     assert r.status_code == 405 and "GET" in r.headers["Allow"]
     assert BeautifulSoup(r.get_data(as_text=True), "html.parser").select_one('[data-testid="error-message"]')
+
+
+# -- rough edges: one Date header, plural words -------------------------------------------------------
+
+
+def _wsgi_headers(app: Flask, path: str, **environ: str) -> list[tuple[str, str]]:
+    """The headers the app hands the WSGI server (which adds its own Date, as gunicorn always does)."""
+    from werkzeug.test import EnvironBuilder
+
+    seen: list[tuple[str, str]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen.extend(headers)
+        return lambda data: None
+
+    env = EnvironBuilder(path=path, environ_overrides=environ).get_environ()
+    for _chunk in app.wsgi_app(env, start_response):  # type: ignore[arg-type]
+        pass
+    return seen
+
+
+def test_share_responses_leave_the_date_header_to_the_server(app: Flask, client: FlaskClient) -> None:
+    slug = publish_demo(client)
+    # (Images take the same path; not rendered here, as other tests count the files in the image store.)
+    for path in (f"/s/{slug}", f"/s/{slug}.json", f"/embed/s/{slug}"):
+        first = _wsgi_headers(app, path)
+        assert [k for k, _ in first if k.lower() == "date"] == [], path
+        etag = dict(first).get("ETag")
+        if etag:  # the conditional answer (Werkzeug's make_conditional adds a Date) too
+            again = _wsgi_headers(app, path, HTTP_IF_NONE_MATCH=etag)
+            assert [k for k, _ in again if k.lower() == "date"] == [], path
+
+
+def test_counts_say_1_episode(client: FlaskClient) -> None:
+    from fanapp.site.templating import count
+
+    assert [count(1, "episode"), count(2, "episode"), count(1200, "song")] == [
+        "1 episode",
+        "2 episodes",
+        "1,200 songs",
+    ]
+    assert count(1, "history") == "1 history" and count(3, "history") == "3 histories"
+    publish_demo(client)
+    token = csrf_from(client.get("/my-data/").get_data(as_text=True))
+    r = client.post("/my-data/delete", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=True)
+    text = BeautifulSoup(r.get_data(as_text=True), "html.parser").get_text()
+    assert "1 imported history and 1 episode." in text
