@@ -3,7 +3,8 @@ comes in by any way in; when their import is done, their builder opens on the du
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, session
+from flask import Blueprint, abort, make_response, render_template, request, session
+from werkzeug.wrappers import Response
 
 from fanapp import config, duets
 from fanapp.engine import EngineError
@@ -21,7 +22,7 @@ def _refuse(exc: duets.DuetRefused) -> None:
 
 
 @bp.get("/s/<slug>/duet")
-def invitation(slug: str) -> str:
+def invitation(slug: str) -> Response:
     """The invitation: the inviter's two characters, each with `co-star`; once one is chosen, the ways
     in (the landing page's, with the same test ids)."""
     try:
@@ -34,15 +35,21 @@ def invitation(slug: str) -> str:
         session[INTENT] = {"slug": found.slug, "star": star}
     else:
         star = ""
-    return render_template(
-        "pages/duet.html",
-        settings=config.current(),
-        errors=pages.take_errors(),  # a refused way in, carried here by post/redirect/get
-        invitation=found,
-        view=found.view,
-        star=star,
-        campaign_args=campaign.from_args(),
+    response = make_response(
+        render_template(
+            "pages/duet.html",
+            settings=config.current(),
+            errors=pages.take_errors(),  # a refused way in, carried here by post/redirect/get
+            invitation=found,
+            view=found.view,
+            star=star,
+            campaign_args=campaign.from_args(),
+        )
     )
+    # Under /s/ like the public pages, but this one is the visitor's own (a session, a choice, CSRF
+    # tokens): no shared cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def continue_duet(listener_id: int) -> int | None:

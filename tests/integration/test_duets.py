@@ -75,7 +75,9 @@ def publish_original(client: FlaskClient, *, duets: str | None = None) -> tuple[
 
 def come_in_for_duet(client: FlaskClient, slug: str, star: str = "b", query: str = "") -> str:
     """Person 2: the invitation, co-star, upload an export; returns the duet builder's URL."""
-    page = soup(client.get(f"/s/{slug}/duet{query}").get_data(as_text=True))
+    invited = client.get(f"/s/{slug}/duet{query}")
+    assert invited.headers["Cache-Control"] == "no-store"  # the visitor's own page, under /s/
+    page = soup(invited.get_data(as_text=True))
     link = page.select_one(f'[data-testid="character-{star}"] [data-testid="co-star"]')
     assert link is not None
     assert page.select_one('[data-testid="upload-export"]') is None  # choose first
