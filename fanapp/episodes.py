@@ -23,7 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from fanapp import content
+from fanapp import campaigns, content
 from fanapp import engine as eng
 from fanapp.data.models import Character, Episode, EpisodeSong, Listener, Report, Track, utcnow
 from fanapp.sources import clean_text
@@ -794,6 +794,11 @@ def publish(
         except IntegrityError:  # a 128-bit collision: astronomically unlikely, but never lose the row
             session.rollback()
             continue
+        if has_app_context():
+            way = listener.source if listener else ""
+            campaigns.current().count("published", campaign=episode.campaign, way=way)
+            if episode.duet_of:
+                campaigns.current().count("duets", campaign=episode.campaign, way=way)
         return episode.slug
     raise EpisodeError("We could not publish right now. Please try again.")
 

@@ -13,7 +13,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlmodel import Session
 
-from fanapp import config, episodes
+from fanapp import campaigns, config, episodes
 from fanapp.config import Settings
 from fanapp.data.models import Listener, Track
 from fanapp.data.session import get_session
@@ -61,6 +61,7 @@ def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) 
     and is faster inline than a round trip through a worker.
     """
     if not settings.redis_url or spec.get("kind") == "demo":
+        _count(spec, "starts")
         run_import_job(listener_id, spec)
         return
     q = queue(settings)
@@ -68,6 +69,7 @@ def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) 
     lock_key = f"{settings.redis_prefix}import-lock:{listener_id}"
     if not redis_client(settings.redis_url).set(lock_key, "1", nx=True, ex=600):
         return
+    _count(spec, "starts")
     q.enqueue(
         run_import_job,
         listener_id,
@@ -104,7 +106,16 @@ def run_import_job(listener_id: int, spec: dict[str, Any]) -> str:
 
 def import_now(listener_id: int, source: HistorySource, *, campaign: dict[str, str] | None = None) -> str:
     """Import from a source that lives in this request (an uploaded export, picked songs), inline."""
-    return _run(listener_id, {"kind": source.name, "campaign": campaign or {}}, source)
+    spec = {"kind": source.name, "campaign": campaign or {}}
+    _count(spec, "starts")
+    return _run(listener_id, spec, source)
+
+
+def _count(spec: dict[str, Any], step: str) -> None:
+    """Count a step of the funnel for this import's campaign and way in."""
+    raw = spec.get("campaign")
+    came_from = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    campaigns.current().count(step, campaign=came_from, way=str(spec.get("kind", "")))
 
 
 def mark_failed(job: Job, connection: Any, *exc_info: Any) -> None:
@@ -219,6 +230,7 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
             session.refresh(listener)
             return listener.import_status
         session.refresh(listener)
+        was_done = listener.import_status == "done"
         try:
             source = source or _source(session, settings, listener, spec)
             store.run_import(
@@ -241,6 +253,8 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
             if listener.import_status != "waiting" and listener.id is not None:
                 # No feature needs Spotify after the import: hold no tokens longer than that.
                 tokens.forget(session, listener_id=listener.id)
+        if listener.import_status == "done" and not was_done:
+            _count(spec, "imports")
         return listener.import_status
 
 

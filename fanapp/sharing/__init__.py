@@ -12,7 +12,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the public blueprints and put the serving layer in front of the app."""
     from fanapp import episodes
-    from fanapp.sharing import embed, images, pagecache, report, share
+    from fanapp.sharing import counting, embed, images, pagecache, report, share
 
     settings = app.config["SETTINGS"]
     for module in (share, embed, images, report):
@@ -22,6 +22,8 @@ def init_app(app: Flask) -> None:
     app.extensions["fanapp.serving"] = serving
     app.extensions["fanapp.page_cache"] = serving.pages
     app.wsgi_app = pagecache.PublicPages(app.wsgi_app, serving, public_base_url=settings.public_base_url)  # type: ignore[method-assign]
+    # Outside the page cache, so replayed pages are counted too.
+    app.wsgi_app = counting.CountViews(app.wsgi_app, app.extensions["fanapp.funnel"])  # type: ignore[method-assign]
 
     def forget(_app: Flask, *, slugs: list[str]) -> None:
         # Every copy of a taken-down episode goes: in every worker, in the stores, in the cache tier.

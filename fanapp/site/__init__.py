@@ -11,8 +11,11 @@ from fanapp.config import Settings
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Security headers and CSRF, the request session, error pages and the health check."""
+    from fanapp import campaigns
     from fanapp.site import db, errors, health, security, templating, theme
 
+    # The funnel's counters, shared by the journey, the public surface (before its page cache) and jobs.
+    app.extensions["fanapp.funnel"] = campaigns.Funnel(settings, app.extensions["fanapp.engine"])
     security.init_app(app, settings)
     db.init_app(app)
     errors.init_app(app)

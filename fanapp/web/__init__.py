@@ -3,12 +3,43 @@ Thin blueprints over the service modules (`episodes`, `importing`, `privacy`).""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort, request
+
+from fanapp import campaigns
+from fanapp.site.db import db
+
+# The routes that start each way in: refused (503) while an operator has that way switched off.
+WAY_ENDPOINTS = {
+    "connect.demo": "demo",
+    "connect.connect_spotify": "spotify",
+    "connect.callback_spotify": "spotify",
+    "connect.connect_lastfm": "lastfm",
+    "connect.upload_export": "export",
+    "apple.connect_apple_music": "apple-music",
+    "pick.page": "pick",
+    "pick.add": "pick",
+    "pick.done": "pick",
+}
 
 
 def init_app(app: Flask) -> None:
     """Register the journey's blueprints."""
     from fanapp.web import admin, apple, builder, connect, duet, mydata, pages, pick
 
-    for module in (pages, connect, apple, builder, mydata, pick, admin, duet):
+    for module in (pages, connect, apple, builder, mydata, pick, duet, admin):
         app.register_blueprint(module.bp)
+
+    @app.template_global()
+    def ways_switched_off() -> set[str]:
+        """The ways in an operator switched off (asked only by the pages that offer ways in)."""
+        return campaigns.ways_off(db())
+
+    @app.before_request
+    def _way_switched_off() -> None:
+        way = WAY_ENDPOINTS.get(request.endpoint or "")
+        if way and way in campaigns.ways_off(db()):
+            abort(
+                503,
+                description=f"{campaigns.WAY_LABELS[way]} is paused by the site's operators right now. "
+                "Please start another way from the home page, or try again later.",
+            )

@@ -9,10 +9,13 @@ reported or from where.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import logging
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -20,9 +23,10 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
-from fanapp import config, episodes
+from fanapp import campaigns, config, episodes
 from fanapp.site.db import db
 from fanapp.site.limits import admin_login_limit, limiter
+from fanapp.web import charts
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -131,11 +135,82 @@ def logout() -> Response:
     return response
 
 
+DEFAULT_DAYS = 14
+MAX_DAYS = 366
+
+
+def _day(name: str, default: date) -> date:
+    raw = request.args.get(name, "")
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        abort(400, description=f"{name} must be a day written as YYYY-MM-DD, e.g. {default.isoformat()}.")
+
+
+def _range() -> tuple[date, date]:
+    """The date range asked for (`from`, `to`, inclusive), by default the last two weeks."""
+    today = datetime.now(UTC).date()
+    end = _day("to", today)
+    start = _day("from", end - timedelta(days=DEFAULT_DAYS - 1))
+    if start > end:
+        abort(400, description="The first day comes after the last one: swap them.")
+    if (end - start).days >= MAX_DAYS:
+        abort(400, description=f"Ask for at most {MAX_DAYS} days at a time.")
+    return start, end
+
+
+def _figures() -> campaigns.Figures:
+    # Counts still in Redis (or this process) go to the database first: the figures are complete.
+    campaigns.current().flush()
+    start, end = _range()
+    return campaigns.figures(db(), start=start, end=end)
+
+
 @bp.get("/")
 @operator_only
 def dashboard() -> str:
-    """The campaign dashboard."""
-    return render_template("pages/admin_dashboard.html")
+    """The campaign dashboard: the funnel per campaign, source and way in, with charts, for a date range."""
+    found = _figures()
+    return render_template(
+        "pages/admin_dashboard.html",
+        found=found,
+        steps=campaigns.STEPS,
+        ways=campaigns.WAYS,
+        way_labels=campaigns.WAY_LABELS,
+        ways_off=campaigns.ways_off(db()),
+        charts=charts,
+    )
+
+
+@bp.get("/funnel.csv")
+@operator_only
+def funnel_csv() -> Response:
+    """The funnel as CSV: one row per campaign and day (CONTRACT's columns)."""
+    found = _figures()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in campaigns.csv_rows(found):
+        # A campaign name comes from a URL: never let a spreadsheet run it as a formula.
+        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    name = f"funnel-{found.start.isoformat()}-{found.end.isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.post("/ways/<way>")
+@operator_only
+def switch_way(way: str) -> Response:
+    """Switch a way in off (or back on) for every visitor, without a deploy."""
+    off = request.form.get("off") == "1"
+    try:
+        campaigns.switch_way(db(), way=way, off=off)
+    except ValueError:
+        abort(404, description="There is no such way in.")
+    audit("way-off" if off else "way-on", way=way)
+    return redirect(url_for("admin.dashboard"), code=303)
 
 
 @bp.get("/reports")

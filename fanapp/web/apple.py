@@ -13,7 +13,7 @@ from typing import Final
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from fanapp import config, episodes
+from fanapp import campaigns, config, episodes
 from fanapp.episodes import EpisodeView
 from fanapp.errors import FanappError
 from fanapp.importing import apple_tokens, jobs, store
@@ -165,4 +165,5 @@ def save_to_apple_music(slug: str) -> Response | str:
         )
     except FanappError as exc:
         return render_template("pages/apple_music_saved.html", error=exc.message, url="", share_url=share_url)
+    campaigns.current().count("saves", campaign=campaign.current(), way="apple-music")
     return render_template("pages/apple_music_saved.html", error="", url=url, share_url=share_url)

@@ -24,7 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from fanapp import config, episodes
+from fanapp import campaigns, config, episodes
 from fanapp.errors import FanappError
 from fanapp.importing import jobs, store, tokens, uploads
 from fanapp.site import campaign
@@ -65,6 +65,7 @@ def _save_playlist(slug: str, access_token: str) -> str:
         )
     except FanappError as exc:
         return render_template("pages/playlist.html", error=exc.message, share_url=share_url, url="")
+    campaigns.current().count("saves", campaign=campaign.current(), way="spotify")
     return render_template("pages/playlist.html", error="", share_url=share_url, url=url)
 
 

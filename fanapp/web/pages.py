@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, session, url_for
 
-from fanapp import config
+from fanapp import campaigns, config
 from fanapp.site import campaign
 
 bp = Blueprint("pages", __name__)
@@ -15,6 +15,7 @@ def landing() -> str:
     """The landing page: the ways in that are configured, most personal first."""
     campaign.remember()
     session.pop("duet", None)  # a journey started here is the visitor's own, not a duet they left
+    campaigns.current().count("visits", campaign=campaign.from_args() or campaign.current())
     return render_template("pages/landing.html", settings=config.current(), errors=take_errors())
 
 
