@@ -37,7 +37,7 @@ def settings(pg_url: str) -> Iterator[Settings]:
     from fanapp.data import migrate
 
     migrate.upgrade(pg_url)
-    made = make_settings(pg_url, admin_token=TOKEN, redis_url=REDIS_URL)
+    made = make_settings(pg_url, admin_token=TOKEN, redis_url=REDIS_URL, limit_admin_login="1000 per minute")
     yield made
     conn = redis.Redis.from_url(REDIS_URL)
     for key in conn.scan_iter(f"{made.redis_prefix}*"):

@@ -29,7 +29,9 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Operators on; a reachable report limit."""
-    return make_settings(database_url, admin_token=TOKEN, limit_report="3 per minute")
+    return make_settings(
+        database_url, admin_token=TOKEN, limit_report="3 per minute", limit_admin_login="1000 per minute"
+    )
 
 
 def operator(app: Flask) -> FlaskClient:
@@ -153,7 +155,15 @@ def two_workers(database_url: str) -> Iterator[tuple[Flask, Flask]]:
     """Two app instances on one database and one Redis, as two gunicorn workers are."""
     prefix = f"fanapp-test-{uuid.uuid4().hex}:"
     apps = [
-        create_app(make_settings(database_url, admin_token=TOKEN, redis_url=REDIS_URL, redis_prefix=prefix))
+        create_app(
+            make_settings(
+                database_url,
+                admin_token=TOKEN,
+                redis_url=REDIS_URL,
+                redis_prefix=prefix,
+                limit_admin_login="1000 per minute",
+            )
+        )
         for _ in range(2)
     ]
     yield apps[0], apps[1]
