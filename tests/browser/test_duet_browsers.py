@@ -138,6 +138,15 @@ def test_two_people_make_a_duet(site: Site, open_tab: OpenTab, tmp_path: Path) -
     assert any(HOSTILE_2 in a for s in duet["characters"][1]["songs"] for a in s["artists"])
     expect(two.page.get_by_test_id("duet-of").locator("a")).to_have_attribute("href", original_url)
 
+    # On a phone, the invitation and the duet's page fit the screen.
+    phone = open_tab("phone")
+    phone.goto(invitation + "?star=a")
+    expect(phone.page.get_by_test_id("upload-export")).to_be_visible()
+    phone.assert_fits()
+    phone.shot("invitation-phone", full_page=True)
+    phone.goto(duet_url)
+    phone.assert_fits()
+
     # The duet's embed shows both names as text; the original is unchanged.
     two.goto(site.url + "/embed/s/" + duet_url.rsplit("/", 1)[-1])
     expect(two.page.get_by_test_id("character-a").get_by_test_id("character-name")).to_have_text(HOSTILE_1)
