@@ -668,14 +668,25 @@ def _draw_card(img: Image.Image, ep: Episode, pics: Covers) -> None:
 
 # ------------------------------------------------------------------------------------------ the story
 
-STORY_SIDES = (716, 1676)  # the band the two side panels share (top, bottom)
-# The title's band on the cassette label: under the pink and cyan stripes, above the tape window, and so
-# well inside the 250 px at the top and bottom that stories overlay with their own buttons.
-TITLE_BAND = (262, 446)
+# Stories overlay their own bar and buttons on the top and bottom 250 px: everything that says something
+# (the label, its stripes, the title, the sides, the mash-up box, the credits) sits between them; only the
+# wordmark and the top of the cassette shell reach into the top zone. Boxes are (left, top, right, bottom).
+SAFE_ZONE = 250
+STORY_SHELL = (60, 206, 1020, 756)  # the cassette
+STORY_LABEL = (128, SAFE_ZONE, 952, 646)  # its cream label
+STORY_KIND_Y = 288  # baseline of "A SOUNDTRACK EPISODE" / "A SOUNDTRACK DUET"
+STORY_KIND_BOX = (300, STORY_KIND_Y - 27, 780, STORY_KIND_Y + 12)
+STORY_STRIPES = ((150, 300, 930, 308), (150, 314, 930, 322))  # pink, then cyan
+# The title's band on the label: under the stripes, above the tape window.
+TITLE_BAND = (328, 512)
 TITLE_WIDTH = 760
 TITLE_SIZES = (92, 40)  # largest and smallest type for the title
 TITLE_LEADING = 0.98
-SAFE_ZONE = 250
+STORY_WINDOW = (228, 516, 852, 628)  # the tape window: reels, wheel, tempo bar and score
+STORY_REEL_Y = 572
+STORY_SIDES = (772, 1458)  # the band the two side panels share (top, bottom)
+STORY_MASHUP = (40, 1474, 1040, 1630)  # the mash-up box
+STORY_FOOTER_Y = 1658  # baseline of the credits line
 
 
 def story_title(title: str) -> tuple[list[str], int]:
@@ -694,8 +705,8 @@ def story_title(title: str) -> tuple[list[str], int]:
 
 
 STORY_GAP = 16
-STORY_HEAD = 140  # pill and name
-STORY_PAD = 18  # under the last song
+STORY_HEAD = 136  # pill and name
+STORY_PAD = 16  # under the last song
 
 
 @functools.cache
@@ -719,23 +730,31 @@ def _story_background() -> Image.Image:
     )
     layer = _Layer(w, h, 2)
     # the cassette
-    layer.rounded((60, 140, 1020, 690), 54, fill=(*SHELL, 235), outline=(255, 255, 255, 46), width=3)
-    for cx, cy in ((96, 176), (984, 176), (96, 654), (984, 654)):
+    left, top, right, bottom = STORY_SHELL
+    layer.rounded(STORY_SHELL, 54, fill=(*SHELL, 235), outline=(255, 255, 255, 46), width=3)
+    for cx, cy in (
+        (left + 36, top + 36),
+        (right - 36, top + 36),
+        (left + 36, bottom - 36),
+        (right - 36, bottom - 36),
+    ):
         _screw(layer, cx, cy, 13)
-    layer.rounded((128, 172, 952, 580), 20, fill=(*CREAM, 255))
-    layer.rounded((150, 234, 930, 242), 3, fill=(*PINK, 255))
-    layer.rounded((150, 248, 930, 256), 3, fill=(*CYAN, 255))
-    layer.rounded((228, 450, 852, 562), 28, fill=(*WINDOW, 255))
-    layer.line([(318, 550), (762, 550)], (58, 36, 44, 255), 6)
-    _reel(layer, 318, 506, 50, PINK, 0.86)
-    _reel(layer, 762, 506, 50, CYAN, 0.62)
-    layer.polygon([(250, 690), (282, 612), (798, 612), (830, 690)], (*_mix(SHELL, WHITE, 0.07), 255))
+    layer.rounded(STORY_LABEL, 20, fill=(*CREAM, 255))
+    for stripe, colour in zip(STORY_STRIPES, (PINK, CYAN), strict=True):
+        layer.rounded(stripe, 3, fill=(*colour, 255))
+    layer.rounded(STORY_WINDOW, 28, fill=(*WINDOW, 255))
+    layer.line([(318, STORY_WINDOW[3] - 12), (762, STORY_WINDOW[3] - 12)], (58, 36, 44, 255), 6)
+    _reel(layer, 318, STORY_REEL_Y, 50, PINK, 0.86)
+    _reel(layer, 762, STORY_REEL_Y, 50, CYAN, 0.62)
+    foot = STORY_LABEL[3] + 32  # the tape's foot under the label, with its holes
+    layer.polygon([(250, bottom), (282, foot), (798, foot), (830, bottom)], (*_mix(SHELL, WHITE, 0.07), 255))
+    holes = bottom - 36
     for cx in (330, 420, 660, 750):
-        layer.circle(cx, 654, 11, fill=(*WINDOW, 255))
+        layer.circle(cx, holes, 11, fill=(*WINDOW, 255))
     for cx in (510, 570):
-        layer.rounded((cx - 12, 642, cx + 12, 666), 3, fill=(*WINDOW, 255))
+        layer.rounded((cx - 12, holes - 12, cx + 12, holes + 12), 3, fill=(*WINDOW, 255))
     # the mash-up box
-    layer.rounded((40, 1692, 1040, 1866), 36, fill=(*WINDOW, 200), outline=(255, 255, 255, 40), width=2)
+    layer.rounded(STORY_MASHUP, 36, fill=(*WINDOW, 200), outline=(255, 255, 255, 40), width=2)
     img.alpha_composite(layer.done())
     ww = _wordmark_width(58)
     _wordmark(img, (w - ww) / 2, 106, 58, WHITE, PINK)
@@ -773,6 +792,43 @@ def _story_rows(counts: tuple[int, int]) -> int:
     return min(104, room // total)
 
 
+def _story_panels(ep: Episode) -> tuple[int, list[tuple[int, int]]]:
+    """Each side panel's (top, height) and the height of one song row: the panels share the sides' band."""
+    row = _story_rows((len(ep.sides[0].songs), len(ep.sides[1].songs)))
+    spare = STORY_SIDES[1] - STORY_SIDES[0] - STORY_GAP
+    spare -= sum(STORY_HEAD + STORY_PAD + max(1, len(s.songs)) * row for s in ep.sides)
+    panels, top = [], STORY_SIDES[0]
+    for side in ep.sides:
+        height = STORY_HEAD + STORY_PAD + max(1, len(side.songs)) * row + spare // 2
+        panels.append((top, height))
+        top += height + STORY_GAP
+    return row, panels
+
+
+def story_boxes(view: Mapping[str, Any]) -> dict[str, tuple[float, float, float, float]]:
+    """Where the story draws what it says, as (left, top, right, bottom): the label's kind, the stripes,
+    each title line, the tape window, each side panel, the mash-up box and the credits line (for tests
+    and for anyone changing the layout: all of it stays out of the SAFE_ZONE at top and bottom)."""
+    ep = episode_from_view(view)
+    boxes: dict[str, tuple[float, float, float, float]] = {
+        "kind": STORY_KIND_BOX,
+        "stripe pink": STORY_STRIPES[0],
+        "stripe cyan": STORY_STRIPES[1],
+        "window": STORY_WINDOW,
+        "mashup": STORY_MASHUP,
+        "credits": (60, STORY_FOOTER_Y - 20, 1020, STORY_FOOTER_Y + 6),
+    }
+    lines, size = story_title(ep.title)
+    lead = size * TITLE_LEADING
+    top = TITLE_BAND[0] + (TITLE_BAND[1] - TITLE_BAND[0] - lead * len(lines)) / 2
+    for i, line in enumerate(lines):
+        half = text.width(line, "display", size) / 2
+        boxes[f"title line {i + 1}"] = (540 - half, top + i * lead, 540 + half, top + (i + 1) * lead)
+    for side, (panel_top, height) in zip(ep.sides, _story_panels(ep)[1], strict=True):
+        boxes[f"side {side.key}"] = (40, panel_top, 1040, panel_top + height)
+    return boxes
+
+
 def _story_covers(ep: Episode) -> list[str]:
     urls = [s.image_url for side in ep.sides for s in side.songs]
     if ep.mashup:
@@ -783,45 +839,42 @@ def _story_covers(ep: Episode) -> list[str]:
 def _draw_story(img: Image.Image, ep: Episode, pics: Covers) -> None:
     # the label: what it is (an episode, or a duet of two people), then the title inside its band
     kind = "A SOUNDTRACK DUET" if ep.duet else "A SOUNDTRACK EPISODE"
-    text.draw(img, (540, 222), kind, "display", 32, _mix(INK, CREAM, 0.35), align="center")
+    text.draw(img, (540, STORY_KIND_Y), kind, "display", 32, _mix(INK, CREAM, 0.35), align="center")
     lines, size = story_title(ep.title)
     lead = size * TITLE_LEADING
     top = TITLE_BAND[0] + (TITLE_BAND[1] - TITLE_BAND[0] - lead * len(lines)) / 2
     for i, line in enumerate(lines):
         text.draw(img, (540, top + size * 0.80 + i * lead), line, "display", size, INK, align="center")
     # the window: the score between the reels
+    reel = STORY_REEL_Y
     if ep.mashup is not None:
         score = "—" if ep.mashup.score is None else str(ep.mashup.score)
-        text.draw(img, (540, 490), ep.mashup.heading, "display", 30, MUTED, align="center")
+        text.draw(img, (540, reel - 16), ep.mashup.heading, "display", 30, MUTED, align="center")
         if ep.mashup.mix:
-            _cover_reel(img, (318, 506), 56)
-            _wheel(img, (318, 506), 52, ep.mashup.mix)
-            _cover_reel(img, (762, 506), 56)
-            _tempo(img, (700, 470, 824, 552), ep.mashup.mix, 18)
+            _cover_reel(img, (318, reel), 56)
+            _wheel(img, (318, reel), 52, ep.mashup.mix)
+            _cover_reel(img, (762, reel), 56)
+            _tempo(img, (700, reel - 36, 824, reel + 46), ep.mashup.mix, 18)
         sw = text.width(score, "display", 70) + 6 + text.width("/100", "display", 32)
         x = 540 - sw / 2
-        x += _gradient_text(img, (x, 550), score, 70) + 6
-        text.draw(img, (x, 550), "/100", "display", 32, MUTED)
+        x += _gradient_text(img, (x, reel + 44), score, 70) + 6
+        text.draw(img, (x, reel + 44), "/100", "display", 32, MUTED)
     else:
-        text.draw(img, (540, 524), "PRESS PLAY", "display", 44, MUTED, align="center")
+        text.draw(img, (540, reel + 18), "PRESS PLAY", "display", 44, MUTED, align="center")
     # the sides: panels sized to their songs
-    row = _story_rows((len(ep.sides[0].songs), len(ep.sides[1].songs)))
+    row, panels = _story_panels(ep)
     px = row - 14
     title_size = min(36, round(px * 0.40))
     meta_size = round(title_size * 0.74)
-    top = STORY_SIDES[0]
-    spare = STORY_SIDES[1] - STORY_SIDES[0] - STORY_GAP
-    spare -= sum(STORY_HEAD + STORY_PAD + max(1, len(s.songs)) * row for s in ep.sides)
-    for side in ep.sides:
+    for side, (top, height) in zip(ep.sides, panels, strict=True):
         colour = SIDE_COLOURS[side.key]
-        height = STORY_HEAD + STORY_PAD + max(1, len(side.songs)) * row + spare // 2
         art, alpha = _panel_art(1000, height, side.key)
         img.paste(art, (40, top), alpha)
         mark = _watermark(side.key.upper(), 300)
         img.paste(colour, (1012 - mark.width, top + height - 28 - 300 + 40), mark)
         pill = _pill(img, (76, top + 46), f"SIDE {side.key.upper()}", colour, 34)
-        name, ns = text.fit(side.name, "display", 112, 1004 - 76 - pill - 22, 60)
-        text.draw(img, (76 + pill + 22, top + 110), name, "display", ns, colour)
+        name, ns = text.fit(side.name, "display", 104, 1004 - 76 - pill - 22, 60)
+        text.draw(img, (76 + pill + 22, top + 106), name, "display", ns, colour)
         y0 = top + STORY_HEAD
         for i, song in enumerate(side.songs):
             _song_row(
@@ -838,28 +891,28 @@ def _draw_story(img: Image.Image, ep: Episode, pics: Covers) -> None:
             )
         if not side.songs:
             text.draw(img, (76, y0 + row // 2), "No songs yet", "regular", 30, DIM)
-        top += height + STORY_GAP
-    # the mash-up pair
+    # the mash-up pair, in its box
+    box = STORY_MASHUP[1]
     if ep.mashup is not None:
         m = ep.mashup
-        text.draw(img, (540, 1742), "THE MASH-UP", "display", 40, WHITE, align="center")
+        text.draw(img, (540, box + 44), "THE MASH-UP", "display", 40, WHITE, align="center")
         for song, key, x in ((m.a, "a", 72), (m.b, "b", 560)):
-            _cover(img, (x, 1768), 72, pics.get(song.image_url), key)
+            _cover(img, (x, box + 66), 72, pics.get(song.image_url), key)
             tx = x + 88
             t, ts = text.fit(song.title, "bold", 28, 448 - 88, 22)
-            text.draw(img, (tx, 1798), t, "bold", ts, WHITE)
+            text.draw(img, (tx, box + 96), t, "bold", ts, WHITE)
             if song.artist:
                 a = text.ellipsize(song.artist, "regular", 22, 448 - 88)
-                text.draw(img, (tx, 1830), a, "regular", 22, SIDE_COLOURS[key])
-        text.draw(img, (540, 1812), "×", "bold", 34, MUTED, align="center")
+                text.draw(img, (tx, box + 128), a, "regular", 22, SIDE_COLOURS[key])
+        text.draw(img, (540, box + 110), "×", "bold", 34, MUTED, align="center")
     else:
-        text.draw(img, (540, 1792), "TWO SOUNDTRACKS. ONE TAPE.", "display", 48, WHITE, align="center")
+        text.draw(img, (540, box + 96), "TWO SOUNDTRACKS. ONE TAPE.", "display", 48, WHITE, align="center")
     footer = [f"made by {ep.display_name}"] if ep.display_name else []
     if ep.from_spotify:
         footer.append(ATTRIBUTION)
     if footer:
         line = text.ellipsize("  ·  ".join(footer), "regular", 24, 960)
-        text.draw(img, (540, 1902), line, "regular", 24, DIM, align="center")
+        text.draw(img, (540, STORY_FOOTER_Y), line, "regular", 24, DIM, align="center")
 
 
 # ------------------------------------------------------------------------------------------ entry point

@@ -8,7 +8,7 @@ from fanapp.sharing.cards import render
 from fanapp.sharing.cards.covers import NoCovers
 from tests.unit.images.test_images_render import episode_view
 
-LABEL = (300, 195, 780, 235)  # the line above the stripes of the story's tape label
+LABEL = render.STORY_KIND_BOX  # the line above the stripes of the story's tape label
 
 
 def test_the_story_label_says_duet_only_for_a_duet() -> None:
@@ -18,7 +18,7 @@ def test_the_story_label_says_duet_only_for_a_duet() -> None:
     a = np.asarray(render.render_image(plain, NoCovers(), "story").crop(LABEL)).astype(int)
     b = np.asarray(render.render_image({**plain, "duet_of": "A" * 22}, NoCovers(), "story").crop(LABEL))
     assert np.abs(a - b.astype(int)).sum() > 0  # only the label's word differs: EPISODE, DUET
-    untouched = (0, 260, 1080, 1920)
+    untouched = (0, LABEL[3] + 1, 1080, 1920)
     same_a = np.asarray(render.render_image(plain, NoCovers(), "story").crop(untouched))
     same_b = np.asarray(
         render.render_image({**plain, "duet_of": "A" * 22}, NoCovers(), "story").crop(untouched)
