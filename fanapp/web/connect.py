@@ -50,8 +50,8 @@ def _start_listener(source: str) -> int:
     return listener_id
 
 
-def _save_playlist(slug: str, access_token: str) -> str:
-    """Create the episode's playlist with a token used once and never stored."""
+def _save_playlist(slug: str, access_token: str) -> Response:
+    """Create the episode's playlist with a token used once and never stored, then show the result."""
     view = episodes.public_view(db(), slug)
     if view is None:
         abort(404, description="This episode is no longer published.")
@@ -64,9 +64,33 @@ def _save_playlist(slug: str, access_token: str) -> str:
             track_ids=view.playlist(),
         )
     except FanappError as exc:
-        return render_template("pages/playlist.html", error=exc.message, share_url=share_url, url="")
+        return _playlist_result(slug, error=exc.message)
     campaigns.current().count("saves", campaign=campaign.current(), way="spotify")
-    return render_template("pages/playlist.html", error="", share_url=share_url, url=url)
+    return _playlist_result(slug, url=url)
+
+
+PLAYLIST_RESULT = "playlist_result"  # session key: what the last save to Spotify gave, for its page
+
+
+def _playlist_result(slug: str, *, url: str = "", error: str = "") -> Response:
+    """Post/redirect/get for the save: the result page is a GET that reads the outcome from the session,
+    so reloading "Saved to your Spotify" shows it again instead of replaying a spent sign-in link."""
+    session[PLAYLIST_RESULT] = {"slug": slug, "url": url, "error": error[:500]}
+    return redirect(url_for("connect.playlist_saved", slug=slug), code=303)
+
+
+@bp.get("/s/<slug>/saved-to-spotify")
+def playlist_saved(slug: str) -> Response | str:
+    """The outcome of saving this episode to Spotify (safe to reload); without one, the share page."""
+    result = session.get(PLAYLIST_RESULT)
+    if not isinstance(result, dict) or result.get("slug") != slug:
+        return redirect(url_for("share.page", slug=slug), code=303)
+    return render_template(
+        "pages/playlist.html",
+        error=str(result.get("error", "")),
+        url=str(result.get("url", "")),
+        share_url=absolute_url("share.page", slug=slug),
+    )
 
 
 def next_step(listener_id: int) -> Response | str:
@@ -305,21 +329,41 @@ def callback_spotify() -> Response | str:
         abort(404)
     pending = session.pop("oauth", None)  # single use: gone whatever happens next
     state = request.args.get("state", "")
+    done = session.get(OAUTH_DONE)
+    if not pending and state and isinstance(done, dict) and _same(str(done.get("state", "")), state):
+        # This very return was handled already (a reload, or Back): go where it went, nothing is redone.
+        return redirect(str(done.get("to", url_for("pages.landing"))), code=303)
     fresh = bool(pending) and time.time() - float(pending.get("started", 0)) < STATE_LIFETIME
-    if not fresh or not state or not secrets.compare_digest(str(pending.get("state", "")), state):
+    if not fresh or not state or not _same(str(pending.get("state", "")), state):
         abort(400, description="This sign-in link is stale or was not started here. Please connect again.")
+    answer = _handle_return(settings, pending)
+    if answer.status_code in (302, 303) and "Location" in answer.headers:
+        session[OAUTH_DONE] = {"state": state, "to": answer.headers["Location"]}
+    return answer
+
+
+OAUTH_DONE = "oauth_done"  # session key: the last Spotify return handled, and where it led
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison of two states (as bytes: a non-ASCII `state` is simply wrong, not a 500)."""
+    return secrets.compare_digest(expected.encode(), given.encode())
+
+
+def _handle_return(settings: config.Settings, pending: dict[str, Any]) -> Response:
+    """What Spotify's (checked) return leads to: the playlist's result, or the import."""
     if request.args.get("error") and pending.get("purpose") == "playlist":
-        return render_template(
-            "pages/playlist.html",
+        return _playlist_result(
+            str(pending.get("slug", "")),
             error="You did not allow fanapp to add a playlist, so nothing was saved.",
-            share_url=absolute_url("share.page", slug=str(pending.get("slug", ""))),
-            url="",
         )
     if request.args.get("error"):
-        return render_template(
-            "pages/import_failed.html",
-            message="You did not allow fanapp to read your Spotify history, so nothing was imported.",
-            retry_after=None,
+        return make_response(
+            render_template(
+                "pages/import_failed.html",
+                message="You did not allow fanapp to read your Spotify history, so nothing was imported.",
+                retry_after=None,
+            )
         )
     code = request.args.get("code", "")
     if not code or len(code) > 2048:
@@ -327,9 +371,11 @@ def callback_spotify() -> Response | str:
     try:
         token_set = oauth.exchange_code(settings, code=code, code_verifier=pending["verifier"])
     except FanappError as exc:
-        return render_template("pages/import_failed.html", message=exc.message, retry_after=None)
+        return make_response(
+            render_template("pages/import_failed.html", message=exc.message, retry_after=None)
+        )
     if pending.get("purpose") == "playlist":
         return _save_playlist(str(pending.get("slug", "")), token_set.access_token)
     listener_id = _start_listener("spotify")
     tokens.save(db(), settings=settings, listener_id=listener_id, tokens=token_set)
-    return _start(listener_id, {"kind": "spotify"})
+    return make_response(_start(listener_id, {"kind": "spotify"}))

@@ -164,11 +164,20 @@ def test_save_to_spotify_asks_only_for_the_playlist_scope(spotify_app: Flask, fa
     assert q["scope"] == ["playlist-modify-private"]
     assert q["show_dialog"] == ["True"]  # writing to the account always asks, even if granted before
     callback = requests.get(start.headers["Location"], allow_redirects=False, timeout=5).headers["Location"]
-    done = client.get(callback.removeprefix("http://127.0.0.1:5000"))
-    assert done.status_code == 200 and "Saved to your Spotify" in done.get_data(as_text=True)
+    back = client.get(callback.removeprefix("http://127.0.0.1:5000"))
+    assert back.status_code == 303  # post/redirect/get: the result page is safe to reload
+    result_page = back.headers["Location"]
+    assert result_page.endswith(f"/s/{slug}/saved-to-spotify")
+    for _reload in range(2):
+        done = client.get(result_page)
+        assert done.status_code == 200 and "Saved to your Spotify" in done.get_data(as_text=True)
+        assert "stale" not in done.get_data(as_text=True)
+    # Even the spent return address itself (Back, or a reload before the redirect) leads there again.
+    again = client.get(callback.removeprefix("http://127.0.0.1:5000"))
+    assert again.status_code == 303 and again.headers["Location"] == result_page
 
     (playlist,) = fake_spotify.playlists.values()
     assert playlist.public is False
     expected = [s["id"] for c in episode["characters"] for s in c["songs"]]
     expected += [episode["mashup"]["a"]["id"], episode["mashup"]["b"]["id"]]
-    assert playlist.uris == [f"spotify:track:{t}" for t in expected]
+    assert playlist.uris == [f"spotify:track:{t}" for t in expected]  # one playlist: nothing was redone
