@@ -7,6 +7,7 @@ import importlib
 BENCHMARKS = (
     "bench.engine",
     "bench.engine_eval",
+    "bench.duet",
     "bench.share_image",
     "bench.share_page",
     "bench.export_parse",
