@@ -50,7 +50,6 @@ from tests.integration.test_two_processes import (
     _spawn,
     _stop,
     _until,
-    access_log_format,
     procfile,
 )
 
@@ -285,30 +284,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 "TRUSTED_PROXIES": "1",  # each test's visitor sends its own X-Forwarded-For
             }
             settings = Settings.from_env(environ=env)
-            logs = [work / "web.log", work / "access.log", work / "worker.log"]
-            procs["web"] = _spawn(
-                "web",
-                [
-                    str(BIN / "gunicorn"),
-                    "fanapp:create_app()",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "4",
-                    "--timeout",
-                    "30",
-                    "--access-logfile",
-                    str(logs[1]),
-                    "--access-logformat",
-                    access_log_format(),
-                    "--no-control-socket",
-                ],
-                env,
-                logs[0],
-            )
-            procs["worker"] = _spawn("worker", ["bash", "-c", "exec " + procfile()["worker"]], env, logs[2])
+            logs = [work / "web.log", work / "worker.log"]  # the web log has the access log too
+            # Both exactly as the Procfile starts them (gunicorn.conf.py included), on a port of our own.
+            web_env = {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"}
+            procs["web"] = _spawn("web", ["bash", "-c", "exec " + procfile()["web"]], web_env, logs[0])
+            procs["worker"] = _spawn("worker", ["bash", "-c", "exec " + procfile()["worker"]], env, logs[1])
             s = Server(
                 base=f"http://127.0.0.1:{port}",
                 env=env,
@@ -472,43 +452,83 @@ def test_a_40_mb_account_zip_reaches_a_builder_and_its_personal_values_appear_no
     assert not any(server.uploads.iterdir())
 
 
+class ZerosBody:
+    """A multipart form announcing one file of `size` zero bytes, made as it is sent (no disk, no memory)."""
+
+    def __init__(self, token: str, size: int) -> None:
+        self.boundary = "----fanapp" + secrets.token_hex(12)
+        self.parts = [
+            (
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="files"; '
+                'filename="Streaming_History_Audio_2024_0.json"\r\nContent-Type: application/json\r\n\r\n'
+            ).encode(),
+            size,
+            f"\r\n--{self.boundary}--\r\n".encode(),
+        ]
+        self.len = len(self.parts[0]) + size + len(self.parts[2])  # what requests sends as Content-Length
+
+    def read(self, n: int = -1) -> bytes:
+        while self.parts:
+            part = self.parts[0]
+            if isinstance(part, int):
+                if part == 0:
+                    self.parts.pop(0)
+                    continue
+                take = part if n < 0 else min(n, part)
+                self.parts[0] = part - take
+                return bytes(take)
+            if not part:
+                self.parts.pop(0)
+                continue
+            take = len(part) if n < 0 else n
+            self.parts[0] = part[take:]
+            return part[:take]
+        return b""
+
+
+def refused_before_the_body(server: Server, b: requests.Session) -> bytes:
+    """Announce 210 MB, send 1 MB of it, and read the answer (if the server waited for the rest of the
+    body, this would wait for the socket's timeout and fail)."""
+    token = csrf_from(b.get(server.base + "/", timeout=10).text)
+    body = ZerosBody(token, 210 * MB)
+    host, port = server.base.removeprefix("http://").split(":")
+    cookies = "; ".join(f"{k}={v}" for k, v in b.cookies.items())
+    with socket.create_connection((host, int(port)), timeout=30) as raw:
+        raw.sendall(
+            f"POST /upload HTTP/1.1\r\nHost: {host}\r\n"
+            f"Content-Type: multipart/form-data; boundary={body.boundary}\r\n"
+            f"Content-Length: {body.len}\r\nCookie: {cookies}\r\n"
+            f"X-Forwarded-For: {b.headers['X-Forwarded-For']}\r\n\r\n".encode()
+            + body.read(MB)
+        )
+        return raw.recv(65536)
+
+
 def test_a_210_mb_upload_is_refused_at_once_and_the_server_stays_healthy(
     server: Server, tmp_path: Path
 ) -> None:
-    big = tmp_path / "Streaming_History_Audio_2024_0.json"
-    with big.open("wb") as out:
-        out.write(b"[")
-        out.truncate(210 * MB)  # sparse: written in no time, sent as 210 MB
     b = browser()
-    r = upload(server, b, [big])
+    token = csrf_from(b.get(server.base + "/", timeout=10).text)
+    body = ZerosBody(token, 210 * MB)
+    # A client that sends it all, as a browser without JavaScript does, gets the app's page.
+    r = b.post(
+        server.base + "/upload",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={body.boundary}"},
+        allow_redirects=False,
+        timeout=120,
+    )
     assert r.status_code == 413, r.text[:500]
     page = BeautifulSoup(r.text, "html.parser")
     assert page.select_one('link[rel="stylesheet"][href*="app.css"]') is not None  # the app's own page
     error = page.select_one("#export-error")
     assert error is not None and "200 MB" in error.get_text()
-    # Refused before the body is read: a client that has sent 1 MB of its announced 210 MB gets the
-    # answer (if the server waited for the rest, this would wait until the socket's timeout).
-    token = csrf_from(b.get(server.base + "/", timeout=10).text)
-    head = (
-        f'--xyz\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
-        '--xyz\r\nContent-Disposition: form-data; name="files"; filename="endsong_0.json"\r\n\r\n['
-    ).encode()
-    host, port = server.base.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as raw:
-        cookies = "; ".join(f"{k}={v}" for k, v in b.cookies.items())
-        raw.sendall(
-            f"POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary=xyz\r\n"
-            f"Content-Length: {210 * MB}\r\nCookie: {cookies}\r\n"
-            f"X-Forwarded-For: {b.headers['X-Forwarded-For']}\r\n\r\n".encode()
-            + head
-            + bytes(MB)
-        )
-        answer = raw.recv(65536)
-    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert refused_before_the_body(server, b).startswith(b"HTTP/1.1 413")
     assert _healthy(server.base)
     # Refused uploads do not count toward the limit (3 per minute here): this visitor may go on.
     for _ in range(3):
-        assert upload(server, b, [big]).status_code == 413
+        assert refused_before_the_body(server, b).startswith(b"HTTP/1.1 413")
     f = extended_history(tmp_path / "Streaming_History_Audio_2024_1.json", 1 * MB, seed=5)
     to_builder(server, b, upload(server, b, [f]))
     assert not any(server.uploads.iterdir())

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from fanapp.sources import History
-from fanapp.sources.export import ExportLimits, ExportResult, ExportSource, parse_upload
+from fanapp.sources import History, ImportedTrack
+from fanapp.sources.export import ExportFilesSource, ExportLimits, ExportResult, ExportSource, parse_upload
 
 DATA = Path(__file__).parents[2] / "data" / "export"
 IP, COUNTRY, PLATFORM, AGENT, USERNAME = (
@@ -323,3 +325,52 @@ def test_zip_members_with_prefix_folders_and_macos_forks() -> None:
     result = upload({"x.zip": buffer.getvalue()})
     assert result.plays_kept == 1
     assert result.files_skipped == 1
+
+
+class _FirstSongMatcher:
+    """Finds only the first song it is asked about (as if the others were not on Spotify)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def match(self, tracks: Iterable[ImportedTrack]) -> list[str]:
+        tracks = list(tracks)
+        self.asked = [t.title for t in tracks]
+        tracks[0].known_on_spotify("4uLU6hMCjMI75M1A2tKUQC")
+        return [f"We found 1 of your top {len(tracks)} songs on Spotify; the others have no player."]
+
+
+def test_files_on_disk_are_parsed_with_progress_and_old_format_songs_matched(tmp_path: Path) -> None:
+    name = "StreamingHistory_music_0.json"
+    path = tmp_path / "0"
+    path.write_bytes((DATA / name).read_bytes())
+    stages: list[str] = []
+    matcher = _FirstSongMatcher()
+    history = ExportFilesSource([(name, path)], matcher=matcher).fetch(stages.append)
+    assert stages[0] == "Reading your Spotify data export"
+    assert any(
+        re.fullmatch(r"Reading your Spotify data export: [\d,]+ plays read, [\d,]+ songs found", s)
+        for s in stages
+    )
+    assert any(s.startswith("Finding ") and s.endswith(" songs on Spotify") for s in stages)
+    # Account data has no Spotify ids: every song was asked about, one was found, the rest are counted.
+    assert len(matcher.asked) == len(history.tracks) > 1
+    assert sum(1 for t in history.tracks if t.spotify_id) == 1
+    left = len(history.tracks) - 1
+    assert f"{left:,} of your {len(history.tracks):,} songs could not be matched to Spotify" in " ".join(
+        history.notes
+    )
+
+
+def test_files_without_a_matcher_say_how_many_songs_have_no_player(tmp_path: Path) -> None:
+    name = "StreamingHistory_music_0.json"
+    path = tmp_path / "0"
+    path.write_bytes((DATA / name).read_bytes())
+    history = ExportFilesSource([(name, path)]).fetch(lambda _: None)
+    n = len(history.tracks)
+    assert f"{n:,} of your {n:,} songs could not be matched to Spotify" in " ".join(history.notes)
+    # Extended history names its Spotify ids: nothing to match, nothing to say.
+    name = "Streaming_History_Audio_2024_0.json"
+    path.write_bytes((DATA / name).read_bytes())
+    history = ExportFilesSource([(name, path)], matcher=_FirstSongMatcher()).fetch(lambda _: None)
+    assert not any("could not be matched" in note for note in history.notes)
