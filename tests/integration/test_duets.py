@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from typing import Any
 
+import pytest
+import redis
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
+from rq import Queue
 from sqlmodel import Session, select
 from werkzeug.test import EnvironBuilder
 
 from fanapp import create_app
 from fanapp.data import migrate
 from fanapp.data.models import Episode, Track
+from fanapp.importing import jobs
 from tests.conftest import connect_spotify, csrf_from, make_settings, start_demo
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
 HOSTILE_A = '<script>alert("a")</script>'
 HOSTILE_B = '"><img src=x onerror=alert(2)>'
 
@@ -345,3 +351,31 @@ def test_a_friend_comes_in_by_picking_songs(app: Flask) -> None:
     assert "Your duet" in page.select_one("h1").get_text()
     chosen = [s["id"] for s in one.get(f"/s/{slug}.json").get_json()["characters"][0]["songs"]]
     assert ids_in(page.select_one('[data-testid="character-a"]'), "track") == chosen
+
+
+@pytest.mark.redis
+def test_with_a_job_queue_the_progress_page_opens_the_duet(database_url: str) -> None:
+    """With REDIS_URL the import is an RQ job: when it is done, the progress page's poll makes the duet."""
+    prefix = f"fanapp-test-{uuid.uuid4().hex}:"
+    app = create_app(make_settings(database_url, redis_url=REDIS_URL, redis_prefix=prefix))
+    try:
+        one, two = app.test_client(), app.test_client()
+        slug, _ = publish_original(one)  # the demo runs inline even with a queue
+        html = two.get(f"/s/{slug}/duet?star=b").get_data(as_text=True)
+        r = upload(two, csrf_from(html), friend_export())
+        assert r.status_code == 303 and "/import/" in r.headers["Location"], r.headers  # queued
+        listener_id = int(r.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+        queue = Queue(prefix + jobs.QUEUE, connection=redis.Redis.from_url(REDIS_URL))
+        (job,) = queue.jobs
+        with app.app_context():
+            assert jobs.run_import_job(*job.args) == "done"  # what the worker does with the job
+        r = two.get(f"/import/{listener_id}")
+        assert r.status_code == 303 and "/build/" in r.headers["Location"]
+        page = soup(two.get(r.headers["Location"]).get_data(as_text=True))
+        chosen = [s["id"] for s in one.get(f"/s/{slug}.json").get_json()["characters"][1]["songs"]]
+        assert ids_in(page.select_one('[data-testid="character-a"]'), "track") == chosen
+    finally:
+        app.extensions["fanapp.engine"].dispose()
+        conn = redis.Redis.from_url(REDIS_URL)
+        for key in conn.scan_iter(f"*{prefix.rstrip(':')}*"):
+            conn.delete(key)
