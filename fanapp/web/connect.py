@@ -262,7 +262,7 @@ def upload_export() -> Response | str:
         uploads.remove(key)  # never queued: nobody else would remove it
         raise
     listener = store.listener(db(), listener_id)
-    if listener is not None and listener.import_status == "failed" and not is_htmx():
+    if listener is not None and listener.import_status == "failed":
         # Parsed inline (no queue) and refused: the message next to the form, as for a quick refusal.
         return _landing_with_error("export", listener.import_error)
     if is_htmx() and (listener is None or listener.import_status not in ("done", "failed")):
