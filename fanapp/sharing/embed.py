@@ -98,6 +98,7 @@ def oembed() -> Response | tuple[Response, int]:
     if episode is None or episode.slug is None:
         not_public(parts[1])
     src = absolute_url("embed.episode_card", slug=episode.slug)
+    share_url = absolute_url("share.page", slug=episode.slug)
     title = episode.title or "A Soundtrack episode"
     payload = {
         "version": "1.0",
@@ -108,7 +109,12 @@ def oembed() -> Response | tuple[Response, int]:
         "width": width,
         "height": height,
         "cache_age": 86400,
+        # WordPress keeps only a leading <blockquote> and the <iframe> of a provider it does not know,
+        # and loads its embed script only when the blockquote is class="wp-embedded-content": the
+        # blockquote is the link people see until the card is ready (and where scripts never run).
         "html": (
+            f'<blockquote class="wp-embedded-content"><a href="{escape(share_url)}">{escape(title)}</a>'
+            "</blockquote>"
             f'<iframe src="{escape(src)}" width="{width}" height="{height}" title="{escape(title)}" '
             'style="border:0;border-radius:16px;max-width:100%" loading="lazy" '
             'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox '

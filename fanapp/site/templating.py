@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
+from markupsafe import Markup
 
 from fanapp import content
+from fanapp.config import ROOT
 from fanapp.site import mixview, security, theme
 from fanapp.sources.lastfm import PERIOD_LABELS
 from fanapp.tracks import spotify_id_of
@@ -49,12 +54,37 @@ def count(n: int, word: str, plural: str | None = None) -> str:
     return f"{n:,} {plural or IRREGULAR.get(word, word + 's')}"
 
 
+# Spotify's icon as the simple-icons npm package ships it (CC0 1.0; the mark is Spotify's trademark, used
+# as Spotify's design guidelines ask: beside content from Spotify, linking back to it). Spotify's own
+# logo files (its brand resources) are not reachable from here. `make install` puts it in node_modules.
+SPOTIFY_ICON = ROOT / "node_modules" / "simple-icons" / "icons" / "spotify.svg"
+_PATH = re.compile(r'<path d="([MmLlHhVvCcSsQqTtAaZz0-9.,\s-]+)"\s*/>')
+
+
+@cache
+def spotify_logo() -> Markup:
+    """Spotify's icon as inline SVG (in the text colour), or nothing when the file is not installed."""
+    try:
+        found = _PATH.search(SPOTIFY_ICON.read_text("utf-8"))
+    except OSError:
+        found = None
+    if found is None:
+        logging.getLogger(__name__).warning("Spotify icon missing at %s: run `make install`", SPOTIFY_ICON)
+        return Markup("")
+    # Safe: only the path data, checked above to be SVG path commands and numbers, enters the markup.
+    return Markup(  # noqa: S704
+        '<svg class="spotify-logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">'
+        f'<path fill="currentColor" d="{found.group(1)}"/></svg>'
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(count)
     app.add_template_filter(spotify_link)
     app.add_template_filter(spotify_id)
     app.add_template_global(mixview.wheel, "mix_wheel")
+    app.add_template_global(spotify_logo)
     app.add_template_global(mixview.tempo_bar, "mix_tempo")
 
     @app.context_processor

@@ -54,8 +54,9 @@ def test_hostile_names_stay_text_in_every_page_type(spotify_app: Flask, fake_spo
 
     oembed = anonymous.get("/oembed", query_string={"url": f"http://localhost/s/{slug}"}).get_json()
     frame = BeautifulSoup(oembed["html"], "html.parser").find_all(True)
-    assert [tag.name for tag in frame] == ["iframe"]  # nothing but the iframe, whatever the title holds
-    assert frame[0]["title"] == oembed["title"]
+    # Nothing but WordPress's fallback link and the iframe, whatever the title holds.
+    assert [tag.name for tag in frame] == ["blockquote", "a", "iframe"]
+    assert frame[2]["title"] == oembed["title"] and frame[1].get_text() == oembed["title"]
 
     for path in (f"/s/{slug}.png", f"/s/{slug}/story.png"):
         image = Image.open(io.BytesIO(anonymous.get(path).data))
