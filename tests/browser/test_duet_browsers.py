@@ -127,6 +127,7 @@ def test_two_people_make_a_duet(site: Site, open_tab: OpenTab, tmp_path: Path) -
     two.page.wait_for_url(SHARE)
     duet_url = two.page.url
     axe(two.page, "duet share page", found)
+    two.shot("duet-share", full_page=True)
     assert duet_url != original_url
     title = two.page.locator("h1")
     expect(title).to_contain_text(f"{HOSTILE_1} meets ")
