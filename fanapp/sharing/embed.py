@@ -55,11 +55,13 @@ def start_card() -> Response:
     came_from = campaign.from_args() or {"utm_source": "embed"}
     start_url = absolute_url("pages.landing", **came_from)
     duet_of = request.args.get("duet", "")[:32]
+    duet_title = ""
     if duet_of:  # ?duet=<slug>: the card opens that episode's duet invitation (if it takes duets)
         with suppress(duets.DuetRefused):  # refused: the card starts an episode of one's own instead
             found = duets.invitation(db(), slug=duet_of)
             start_url = absolute_url("duet.invitation", slug=found.slug, **came_from)
-    html = render_template("embed/start.html", start_url=start_url)
+            duet_title = found.view.title
+    html = render_template("embed/start.html", start_url=start_url, duet_title=duet_title)
     return _cookie_free(make_response(html))
 
 

@@ -276,9 +276,12 @@ def test_duets_switched_off_or_unpublished_are_refused_with_a_clear_page(app: Fl
 def test_campaign_parameters_ride_from_the_invitation_to_the_duet(app: Flask) -> None:
     one, two = app.test_client(), app.test_client()
     slug, _ = publish_original(one)
-    card = soup(two.get(f"/embed/start?duet={slug}&utm_campaign=summer").get_data(as_text=True))
+    raw = two.get(f"/embed/start?duet={slug}&utm_campaign=summer").get_data(as_text=True)
+    assert HOSTILE_A not in raw  # the inviter's hostile name is escaped text in the card
+    card = soup(raw)
     start = card.select_one('[data-testid="start-journey"]')["href"]
     assert f"/s/{slug}/duet" in start and "utm_campaign=summer" in start
+    assert "Co-star in" in card.select_one("h1").get_text() and HOSTILE_A in card.select_one("h1").get_text()
     come_in_for_duet(two, slug, "a", query="?utm_campaign=summer&utm_source=partner")
     with Session(app.extensions["fanapp.engine"]) as s:
         duet = s.exec(select(Episode).where(Episode.duet_of == slug)).one()
