@@ -8,6 +8,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from werkzeug.test import EnvironBuilder
 
 from fanapp import create_app
 from fanapp.data.models import Listener, Track
-from fanapp.importing import uploads
+from fanapp.importing import jobs, uploads
 from tests.conftest import csrf_from, make_settings
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "export"
@@ -220,6 +221,22 @@ def test_export_journey_leaves_no_files(client: FlaskClient, upload_root: Path) 
     r = _upload(client, [("my_spotify_data.zip", (DATA / "my_spotify_data.zip").read_bytes())])
     assert r.status_code == 303
     assert upload_root.is_dir() and not any(upload_root.iterdir())
+
+
+def test_a_crashed_or_timed_out_job_still_removes_its_upload(app: Flask, upload_root: Path) -> None:
+    key, names = uploads.save([("StreamingHistory_music_0.json", io.BytesIO(b"[]"))])
+    with app.app_context():
+        with Session(app.extensions["fanapp.engine"]) as s:
+            listener = Listener(source="export", import_status="running")
+            s.add(listener)
+            s.commit()
+            listener_id = listener.id
+        job = SimpleNamespace(args=(listener_id, {"kind": "export", "upload": key, "names": names}))
+        jobs.mark_failed(job, None)  # type: ignore[arg-type]  # what RQ calls after a crash or a timeout
+    assert not (upload_root / key).exists()
+    with Session(app.extensions["fanapp.engine"]) as s:
+        failed = s.get(Listener, listener_id)
+        assert failed is not None and failed.import_status == "failed"
 
 
 def test_upload_checks_csrf_from_the_header_before_the_body(client: FlaskClient) -> None:
