@@ -10,6 +10,7 @@ BENCHMARKS = (
     "bench.duet",
     "bench.share_image",
     "bench.share_page",
+    "bench.funnel",
     "bench.export_parse",
     "bench.page_weight",
 )

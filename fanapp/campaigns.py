@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ import weakref
 from collections import Counter as Tally
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -56,6 +57,7 @@ WAY_LABELS = {
 }
 NO_CAMPAIGN = "(none)"
 FLUSH_SECONDS = 60.0
+PUSH_SECONDS = 1.0
 LIMIT = 100
 _SEP = "\x1f"  # the unit separator: never in a value (values keep printable characters only)
 
@@ -71,8 +73,23 @@ def attribution(params: Mapping[str, str] | None) -> tuple[str, str]:
     return _clean(params.get("utm_campaign") or params.get("c") or ""), _clean(params.get("utm_source", ""))
 
 
+def field_for(step: str, campaign: Mapping[str, str] | None = None, way: str = "") -> str:
+    """The counter a step of this campaign and way in adds to (campaign, source, way, step)."""
+    if step not in STEPS:
+        raise ValueError(f"unknown funnel step {step!r}")
+    name, source = attribution(campaign)
+    return _SEP.join((name, source, _clean(way)[:20], step))
+
+
 class Funnel:
-    """The app's counters: `count` on the hot path, `flush` into the database now and then."""
+    """The app's counters: `count` on the hot path, `flush` into the database now and then.
+
+    A count only adds to a dictionary in this process (about a microsecond: a Redis round trip on
+    every share page would cost it more than the page itself, see `bench/funnel.py`). A thread of this
+    process pushes those counts to Redis every `PUSH_SECONDS` in one pipeline, and once a
+    `FLUSH_SECONDS` moves everything in Redis into the database; without Redis the counts wait in the
+    process until a flush. A process that dies loses at most its last second of counts.
+    """
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         """Count into Redis when the settings have it, else into this process."""
@@ -83,35 +100,70 @@ class Funnel:
         self._local_lock = threading.Lock()
         self._last_flush = time.monotonic()
         self._flushing = threading.Lock()
-        if not settings.redis_url:
-            _IN_PROCESS.add(self)  # flushed at exit: the in-process counts would go with the process
+        self._pushing = False  # this process runs the pusher thread (reset in a forked child)
+        self._day, self._day_ends = "", 0.0
+        _LIVE.add(self)  # pushed and flushed at exit
 
     def count(
         self, step: str, *, campaign: Mapping[str, str] | None = None, way: str = "", n: int = 1
     ) -> None:
         """Add `n` to today's count of `step` for this campaign and way in. Never raises."""
-        if step not in STEPS:
-            raise ValueError(f"unknown funnel step {step!r}")
-        name, source = attribution(campaign)
-        field = _SEP.join((name, source, _clean(way)[:20], step))
-        day = datetime.now(UTC).date().isoformat()
-        if self.settings.redis_url:
-            try:
-                redis_client(self.settings.redis_url).hincrby(self.prefix + day, field, n)
-            except RedisError:  # a lost count is better than a failed share page
-                log.warning("funnel: Redis did not take a count")
-        else:
-            with self._local_lock:
-                self._local[(day, field)] += n
-        if time.monotonic() - self._last_flush > FLUSH_SECONDS:
-            self._last_flush = time.monotonic()
-            threading.Thread(target=self._flush_quietly, name="funnel-flush", daemon=True).start()
+        self.add(field_for(step, campaign, way), n)
 
-    def _flush_quietly(self) -> None:
+    def add(self, field: str, n: int = 1) -> None:
+        """Add `n` to today's count of a `field_for(…)`: the hot path (a dictionary under a lock)."""
+        now = time.time()
+        if now >= self._day_ends:  # the UTC day's name, worked out once a day
+            self._day_ends = (now // 86400 + 1) * 86400
+            self._day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        day = self._day
+        with self._local_lock:
+            self._local[(day, field)] += n
+        if not self._pushing:
+            self._start_pusher()
+
+    def _start_pusher(self) -> None:
+        with self._local_lock:
+            if self._pushing:
+                return
+            self._pushing = True
+        threading.Thread(
+            target=self._run_pusher, args=(weakref.ref(self),), name="funnel", daemon=True
+        ).start()
+
+    @staticmethod
+    def _run_pusher(ref: weakref.ref[Funnel]) -> None:
+        while True:
+            time.sleep(PUSH_SECONDS)
+            funnel = ref()
+            if funnel is None:  # the app is gone (tests): so is its thread
+                return
+            try:
+                funnel.push()
+                if time.monotonic() - funnel._last_flush > FLUSH_SECONDS:
+                    funnel._last_flush = time.monotonic()
+                    funnel.flush()
+            except Exception:  # never take a worker down; the counts wait for the next round
+                log.warning(
+                    "funnel: counts not moved this round; they are kept for the next one", exc_info=True
+                )
+            del funnel
+
+    def push(self) -> int:
+        """Move this process's counts to Redis (one pipeline); returns how many. No-op without Redis."""
+        if not self.settings.redis_url:
+            return 0
+        with self._local_lock:
+            pending, self._local = dict(self._local), Tally()
+        if not pending:
+            return 0
         try:
-            self.flush()
-        except Exception:  # a background flush must never take a worker down; the next one retries
-            log.exception("funnel: flush failed; the counts stay in Redis for the next one")
+            self._give_back(pending)
+        except RedisError:
+            with self._local_lock:
+                self._local.update(pending)
+            raise
+        return sum(pending.values())
 
     def _take(self) -> tuple[dict[tuple[str, str], int], list[str]]:
         """Take the counts out of Redis (or the process) atomically: each day's hash is renamed first,
@@ -160,6 +212,7 @@ class Funnel:
     def flush(self) -> int:
         """Move the counts into the database (added to what is there); returns how many were moved.
         One flusher at a time across workers; on a database failure the counts go back."""
+        self.push()
         with self._flushing, named_lock(self.settings, "funnel-flush", timeout=30):
             taken, moved = self._take()
             try:
@@ -174,14 +227,25 @@ class Funnel:
             return sum(taken.values())
 
 
-_IN_PROCESS: weakref.WeakSet[Funnel] = weakref.WeakSet()
+_LIVE: weakref.WeakSet[Funnel] = weakref.WeakSet()
+
+
+def _forked() -> None:
+    # Threads do not survive a fork (gunicorn's preload): each worker starts its own pusher, and does
+    # not push counts its parent had not pushed yet.
+    for funnel in list(_LIVE):
+        funnel._pushing = False
+        funnel._local = Tally()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 @atexit.register
 def _flush_at_exit() -> None:
-    for funnel in list(_IN_PROCESS):
+    for funnel in list(_LIVE):
         try:
-            funnel.flush()
+            funnel.push() if funnel.settings.redis_url else funnel.flush()
         except Exception as exc:  # the database may be gone already (tests): say so in one line
             log.warning("funnel: counts of this process not stored at exit (%s)", type(exc).__name__)
 

@@ -10,10 +10,11 @@ sets none and keeps nothing of the request but the count.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from fanapp.campaigns import Funnel
+from fanapp.campaigns import Funnel, field_for
 from fanapp.site.campaign import CAMPAIGN_KEYS
 
 if TYPE_CHECKING:
@@ -34,6 +35,13 @@ def step_of(path: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _field(step: str, query: str) -> str:
+    # A campaign's links repeat the same query string: read each one once (bounded, least recent out).
+    params = {k: v for k, v in parse_qsl(query) if k in CAMPAIGN_KEYS} if query else {}
+    return field_for(step, params)
+
+
 class CountViews:
     """WSGI middleware: count shown share pages, embeds and images, then pass everything on unchanged."""
 
@@ -48,9 +56,7 @@ class CountViews:
 
         def counted(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if status[:3] in ("200", "304"):
-                query = environ.get("QUERY_STRING", "")
-                params = {k: v for k, v in parse_qsl(query) if k in CAMPAIGN_KEYS} if query else {}
-                self.funnel.count(step, campaign=params)
+                self.funnel.add(_field(step, environ.get("QUERY_STRING", "")[:1024]))
             return start_response(status, headers, exc_info)
 
         return self.app(environ, counted)
