@@ -36,6 +36,11 @@ def search(settings: Settings, query: str) -> tuple[list[ImportedTrack], str]:
     return catalogue.search(query), ""
 
 
+def catalogue_size() -> int:
+    """How many songs the bundled catalogue holds (searched when Spotify is off)."""
+    return catalogue.size()
+
+
 def tray(session: Session, listener_id: int | None) -> list[Track]:
     """The songs picked so far (none for anything but a picking listener)."""
     listener = store.listener(session, listener_id)
@@ -48,10 +53,8 @@ def add(session: Session, settings: Settings, *, listener_id: int | None, track_
     """Add one song to the tray; the first pick starts a new listener. Returns the listener's id."""
     if len(tray(session, listener_id)) >= MAX_PICKS:
         raise PickError(f"That is {MAX_PICKS} songs already: cast your episode, or remove one.")
-    track: ImportedTrack | None = None
-    if track_id.startswith("demo-"):
-        track = catalogue.by_id(track_id)
-    elif settings.spotify_enabled:
+    track: ImportedTrack | None = catalogue.by_id(track_id)
+    if track is None and settings.spotify_enabled:
         track = catalog.get_track(spotify_client.app_client(settings), track_id)
     if track is None:
         raise PickError("We could not find that song. Please search again.")

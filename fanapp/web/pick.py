@@ -42,6 +42,7 @@ def _render(query: str, error: str = "") -> Response:
         picks=tray,
         picked={t.source_id for t in tray},
         min_picks=picks.MIN_PICKS,
+        catalogue_size=picks.catalogue_size(),
         spotify=config.current().spotify_enabled,
     )
 

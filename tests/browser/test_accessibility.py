@@ -21,7 +21,9 @@ FOCUSABLE = (
 
 MARK_FOCUSABLE_JS = """sel => {
   const els = [...document.querySelectorAll(sel)].filter(el =>
-    el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden' && !el.closest('[inert]'));
+    el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden' && !el.closest('[inert]')
+    // Folded in a closed <details>: reached by opening its summary (which is itself focusable).
+    && !el.closest('details:not([open]) > :not(summary)'));
   els.forEach((el, i) => { el.dataset.kbd = String(i); });
   return els.map(el => el.dataset.testid || el.id || el.getAttribute('aria-label')
                        || el.textContent.trim().slice(0, 40));
