@@ -127,9 +127,11 @@ def gunicorn(
     target: str = "fanapp:create_app()",
     args: tuple[str, ...] = (),
     log: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """gunicorn with the repository's `gunicorn.conf.py` on a free port; yields its base URL."""
-    port = free_port()
+    """gunicorn with the repository's `gunicorn.conf.py` on `port` (a free one by default); yields its
+    base URL."""
+    port = port or free_port()
     out = log.open("ab") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), target, *args],
@@ -156,13 +158,15 @@ def gunicorn(
 
 
 @contextmanager
-def varnish(backend_port: int) -> Iterator[str]:
+def varnish(backend_port: int, port: int | None = None) -> Iterator[str]:
     """Debian's varnishd with the repository's VCL in front of `backend_port`; yields its base URL."""
-    port = free_port()
+    port = port or free_port()
     admin = free_port()
     workdir = tempfile.mkdtemp(prefix="fanapp-varnish-")
+    os.chmod(workdir, 0o755)  # varnishd started as root reads its VCL as the `varnish` user
     vcl = Path(workdir) / "fanapp.vcl"
     vcl.write_text(VCL.read_text().replace('.port = "8000"', f'.port = "{backend_port}"'))
+    vcl.chmod(0o644)
     proc = subprocess.Popen(
         [
             "varnishd",
