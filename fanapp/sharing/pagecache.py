@@ -258,7 +258,22 @@ class Serving:
         if self.text is not None:
             self.news.announce(slugs)  # first: a render that began before it is not stored after it
             self.text.forget(slugs)
+        if not self.purger.enabled:
+            return
         self.purger.purge(surrogate_keys(slugs))
+        if self.text is not None:
+            # Another worker may replay its memory for up to `News.INTERVAL` before it hears the news,
+            # and the tier may fetch it from there meanwhile: purge once more when every worker knows.
+            again = threading.Timer(2 * store.News.INTERVAL + 0.1, self._purge_again, args=(slugs,))
+            again.daemon = True
+            again.start()
+
+    def _purge_again(self, slugs: list[str]) -> None:
+        try:
+            self.purger.purge(surrogate_keys(slugs))
+        except Exception as exc:  # the tier did not confirm: retried with the rest of the delivery
+            log.warning("second purge of %s not confirmed (%s); retrying in the background", slugs, exc)
+            self.retrier.add(slugs)
 
 
 class PublicPages:
