@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 
 from fanapp.config import ROOT, Settings
-from fanapp.upstream.shared import Breaker, serving_redis
+from fanapp.upstream.shared import SERVING_TIMEOUT, Breaker, serving_redis
 
 log = logging.getLogger(__name__)
 
@@ -276,9 +276,17 @@ class News:
         now = self.timer()
         if self._trusted and now - self._checked_at < self.INTERVAL:
             return True
-        if not self._lock.acquire(blocking=False):
-            return self._trusted  # another request is reading the news: never wait for Redis here
+        # Another request may be reading the news: while trusted, go on without waiting for it; else
+        # wait for its answer, which a Redis call's timeout bounds.
+        if self._trusted:
+            acquired = self._lock.acquire(blocking=False)
+        else:
+            acquired = self._lock.acquire(timeout=2 * SERVING_TIMEOUT)
+        if not acquired:
+            return self._trusted
         try:
+            if self._trusted and self.timer() - self._checked_at < self.INTERVAL:
+                return True  # read by the request we waited for
             self._checked_at = now
             self._trusted = self._read_news()
             return self._trusted
