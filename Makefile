@@ -63,4 +63,4 @@ screenshots: install
 	$(PY) scripts/screenshots.py
 
 worker: install
-	$(VENV)/bin/rq worker --worker-class fanapp.worker.AppWorker --with-scheduler --url $${REDIS_URL:?set REDIS_URL} $${REDIS_PREFIX:-fanapp:}fanapp
+	$(VENV)/bin/rq worker-pool --worker-class fanapp.worker.AppWorker --num-workers $${IMPORT_WORKERS:-4} --url $${REDIS_URL:?set REDIS_URL} $${REDIS_PREFIX:-fanapp:}fanapp

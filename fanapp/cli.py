@@ -31,3 +31,12 @@ def init_app(app: Flask) -> None:
         with get_session() as session:
             done = privacy.purge(session, older_than=timedelta(days=keep))
         click.echo(f"purged listeners={done.listeners} drafts={done.episodes} older_than_days={keep}")
+
+    @app.cli.command("watchdog")
+    def watchdog_command() -> None:
+        """Fail stuck imports (deleting their tokens) and queue lost ones again (the workers do it too)."""
+        from fanapp.importing import watchdog
+
+        with get_session() as session:
+            done = watchdog.sweep(session, current_app.config["SETTINGS"])
+        click.echo(f"watchdog failed={done.failed} restarted={done.restarted}")

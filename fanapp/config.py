@@ -277,6 +277,16 @@ class Settings(BaseSettings):
     limit_delete: str = Field(
         "5 per minute;30 per hour", validation_alias="RATE_LIMIT_DELETE", description=_LIMITS
     )
+    # RQ work horses the Procfile's worker runs at once (`rq worker-pool -n`): imports wait on Spotify,
+    # not on the CPU, so several run side by side, all under the one SPOTIFY_CALL_BUDGET.
+    import_workers: int = Field(
+        4, ge=1, validation_alias="IMPORT_WORKERS", description="a whole number of workers, e.g. 4"
+    )
+    # An import that shows no progress for this long is stopped by the watchdog: failed, its tokens
+    # deleted, the visitor told. Longer than any single wait of a working import (a budget wait is 20 s).
+    import_stall_seconds: float = Field(
+        120.0, gt=0, validation_alias="IMPORT_STALL_SECONDS", description="seconds above 0, e.g. 120"
+    )
     # Every Redis key of this app starts with this (limits, pause flags, locks); tests use their own.
     redis_prefix: str = Field(
         "fanapp:", validation_alias="REDIS_PREFIX", description="a key prefix, e.g. fanapp:"

@@ -33,6 +33,11 @@ class Listener(SQLModel, table=True):
     # sha256 of the random visitor token in the session cookie of the browser that made it: ownership
     # is that token, never this row's (reusable) id.
     owner_hash: str | None = Field(default=None, max_length=64, index=True)
+    # The import's last sign of life (each stage, each claim): the watchdog stops one that has none.
+    import_progress_at: datetime | None = None
+    # The queued import's job: {"id": RQ job id, "spec": what to run, "restarts": n}, so a job lost
+    # with Redis can be found missing and run again (nothing secret: tokens stay in their tables).
+    import_job: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class SpotifyToken(SQLModel, table=True):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import has_request_context
+from flask import has_app_context, has_request_context
 from rq import Callback, Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -64,30 +65,46 @@ def start_import(*, settings: Settings, listener_id: int, spec: dict[str, Any]) 
         _count(spec, "starts")
         run_import_job(listener_id, spec)
         return
-    q = queue(settings)
     # Double submits start one job: the first caller takes a short lock, later ones find the job.
     lock_key = f"{settings.redis_prefix}import-lock:{listener_id}"
     if not redis_client(settings.redis_url).set(lock_key, "1", nx=True, ex=600):
         return
     _count(spec, "starts")
-    q.enqueue(
+    enqueue(settings, listener_id, spec)
+
+
+def enqueue(settings: Settings, listener_id: int, spec: dict[str, Any], *, restarts: int = 0) -> str:
+    """Queue the listener's import job and note it on the listener (its id, what it runs, how often it
+    was restarted), so that the watchdog can tell a job lost with Redis; returns the job's id."""
+    found = job_id(settings, listener_id) + (f"-r{restarts}" if restarts else "")
+    if has_app_context():  # always in the app; a bare call (an operator's shell) has no database
+        with get_session() as session:
+            store.note_job(session, listener_id, {"id": found, "spec": spec, "restarts": restarts})
+    queue(settings).enqueue(
         run_import_job,
         listener_id,
         spec,
         on_failure=Callback(mark_failed),
-        job_id=job_id(settings, listener_id),
+        job_id=found,
         job_timeout=600,
         result_ttl=600,
         failure_ttl=86400,
     )
+    return found
 
 
-def position(settings: Settings, listener_id: int) -> int | None:
+def current_job(settings: Settings, listener: Listener) -> str:
+    """The id of the listener's queued (or deferred) import job."""
+    noted = listener.import_job or {}
+    return str(noted.get("id") or job_id(settings, listener.id or 0))
+
+
+def position(settings: Settings, listener: Listener) -> int | None:
     """Where the listener's job stands in the queue (1 = next), or None when it is not queued."""
     if not settings.redis_url:
         return None
     try:
-        job = Job.fetch(job_id(settings, listener_id), connection=redis_client(settings.redis_url))
+        job = Job.fetch(current_job(settings, listener), connection=redis_client(settings.redis_url))
     except NoSuchJobError:
         return None
     if job.get_status() != JobStatus.QUEUED:
@@ -276,6 +293,10 @@ def _defer_or_fail(
         listener.import_status = "waiting"
         listener.import_stage = "Spotify asked every app to slow down; your import is queued."
         listener.import_resume_at = datetime.now(UTC) + wait
+        # Its own id (the running job still holds the first one), noted for the watchdog.
+        noted = dict(listener.import_job or {})
+        deferred = f"{job_id(settings, listener.id)}-d{secrets.token_hex(4)}"
+        listener.import_job = {**noted, "id": deferred, "spec": spec}
         session.add(listener)
         session.commit()
         queue(settings).enqueue_in(
@@ -284,6 +305,7 @@ def _defer_or_fail(
             listener.id,
             spec,
             on_failure=Callback(mark_failed),
+            job_id=deferred,
             job_timeout=600,
             result_ttl=600,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session, col, delete, select, update
 
@@ -48,6 +49,7 @@ def run_import(
 
     def progress(stage: str) -> None:
         listener.import_stage = stage
+        listener.import_progress_at = utcnow()  # a sign of life for the watchdog
         session.add(listener)
         session.commit()
 
@@ -90,6 +92,12 @@ def run_import(
     return len(tracks)
 
 
+def note_job(session: Session, listener_id: int, job: dict[str, Any]) -> None:
+    """Note the listener's queued job (id, spec, restarts) for the watchdog."""
+    session.exec(update(Listener).where(col(Listener.id) == listener_id).values(import_job=job))
+    session.commit()
+
+
 CLAIMABLE = ("pending", "waiting")  # an import not started yet, or one put back to run again
 
 
@@ -99,7 +107,9 @@ def claim(session: Session, listener_id: int) -> bool:
     taken = session.exec(
         update(Listener)
         .where(col(Listener.id) == listener_id, col(Listener.import_status).in_(CLAIMABLE))
-        .values(import_status="running", import_error="", import_stage="Starting")
+        .values(
+            import_status="running", import_error="", import_stage="Starting", import_progress_at=utcnow()
+        )
     ).rowcount
     session.commit()
     return bool(taken)

@@ -26,7 +26,7 @@ from wtforms import ValidationError
 
 from fanapp import campaigns, config, episodes
 from fanapp.errors import FanappError
-from fanapp.importing import jobs, store, tokens, uploads
+from fanapp.importing import jobs, store, tokens, uploads, watchdog
 from fanapp.site import campaign
 from fanapp.site.db import db
 from fanapp.site.limits import connect_limit, limiter
@@ -98,6 +98,7 @@ def next_step(listener_id: int) -> Response | str:
     listener = store.listener(db(), listener_id)
     if listener is None:
         abort(404, description="This import is not yours, or your session has ended.")
+    watchdog.check(db(), config.current(), listener)  # stuck or lost: failed (and said) right here
     progress_url = url_for("connect.progress", listener_id=listener_id)
     # Post/redirect/get: an import that ran inline answers the form post with a redirect, so a failure
     # or a quiet history is shown by a GET (the progress page) that a reload never posts again.
@@ -113,7 +114,7 @@ def next_step(listener_id: int) -> Response | str:
                 "pages/progress.html",
                 "partials/progress.html",
                 listener=listener,
-                position=jobs.position(config.current(), listener_id),
+                position=jobs.position(config.current(), listener),
             )
         return redirect(progress_url, code=303)
     duet_id = duet.continue_duet(listener_id)
@@ -140,13 +141,14 @@ def progress(listener_id: int) -> Response | str:
     listener = store.listener(db(), listener_id) if visitor.current_listener() == listener_id else None
     if listener is None:
         abort(404, description="This import is not yours, or your session has ended.")
+    watchdog.check(db(), config.current(), listener)
     if listener.import_status in ("done", "failed"):
         return next_step(listener_id)
     return render(
         "pages/progress.html",
         "partials/progress.html",
         listener=listener,
-        position=jobs.position(config.current(), listener_id),
+        position=jobs.position(config.current(), listener),
     )
 
 

@@ -715,6 +715,8 @@ def test_the_procfile_runs_what_these_tests_ran(cluster: Cluster) -> None:
             timeout=10,
         ).stdout.split("\n")[:-1]
         settings = Settings.from_env(environ=env)
-        assert expanded[:2] == ["rq", "worker"] and "--with-scheduler" in expanded
+        # A pool of IMPORT_WORKERS workers (each runs RQ's scheduler too), each building the app once.
+        assert expanded[:2] == ["rq", "worker-pool"] and "--num-workers" in expanded
+        assert expanded[expanded.index("--worker-class") + 1] == "fanapp.worker.AppWorker"
         assert expanded[expanded.index("--url") + 1] == REDIS_URL
         assert expanded[-1] == jobs.queue(settings).name

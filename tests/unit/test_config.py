@@ -51,6 +51,8 @@ VARIABLES = {
     "ADMIN_TOKEN": "admin_token",
     "CONTENT_PACK": "content_pack",
     "RATE_LIMIT_DELETE": "limit_delete",
+    "IMPORT_WORKERS": "import_workers",
+    "IMPORT_STALL_SECONDS": "import_stall_seconds",
     "REDIS_PREFIX": "redis_prefix",
     "CDN_PURGE_URL": "cdn_purge_url",
     "CDN_PURGE_KIND": "cdn_purge_kind",
