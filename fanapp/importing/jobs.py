@@ -129,7 +129,9 @@ def import_now(listener_id: int, source: HistorySource, *, campaign: dict[str, s
 
 
 def _count(spec: dict[str, Any], step: str) -> None:
-    """Count a step of the funnel for this import's campaign and way in."""
+    """Count a step of the funnel for this import's campaign and way in (inside the app only)."""
+    if not has_app_context():
+        return
     raw = spec.get("campaign")
     came_from = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     campaigns.current().count(step, campaign=came_from, way=str(spec.get("kind", "")))

@@ -34,7 +34,10 @@ SONG = re.compile(r'name="song" value="(\d+)"')
 @pytest.fixture
 def pg_app(pg_url: str) -> Iterator[Flask]:
     migrate.upgrade(pg_url)
-    app = create_app(make_settings(pg_url, rate_limits_enabled=False))
+    # Every edit waits its turn on the row lock: give the waits room (the 2 s pool and 5 s lock timeouts
+    # would answer the last of 50 simultaneous edits of one episode with a quick 503 instead).
+    settings = make_settings(pg_url, rate_limits_enabled=False, db_pool_timeout=60, db_statement_timeout=60)
+    app = create_app(settings)
     yield app
     app.extensions["fanapp.engine"].dispose()
 
