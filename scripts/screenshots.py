@@ -6,6 +6,9 @@ is the visible viewport (not the whole page), with motion reduced so the stage l
 is quantised with Pillow to stay small. Fails if the browser saw any console error or failed request.
 
     .venv/bin/python scripts/screenshots.py      # writes docs/screenshots/{page}-{viewport}.png
+    .venv/bin/python scripts/screenshots.py --pack docs/example-pack.toml
+                                                 # a campaign's content pack: pack-{page}-desktop.png
+                                                 # and its share image, pack-card.png
 """
 
 from __future__ import annotations
@@ -44,12 +47,45 @@ def save(page: Page, name: str) -> Path:
     return path
 
 
+def with_pack(pack: str) -> None:
+    """The landing and share pages (desktop) and the share image under a campaign's content pack."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(pack).resolve())
+        server = harness.serve_app(harness.migrated_database(Path(tmp)), lambda _s: {"content_pack": path})
+        try:
+            with sync_playwright() as driver:
+                browser = harness.launch(driver)
+                context = harness.new_context(browser, harness.VIEWPORTS["desktop"], reduced_motion="reduce")
+                guard = harness.Guard().attach(context)
+                page = context.new_page()
+                page.goto(server.url + "/")
+                save(page, "pack-landing-desktop")
+                harness.start_demo(page, server.url)
+                harness.publish(page)
+                save(page, "pack-share-desktop")
+                card = page.request.get(page.url + ".png")
+                image = Image.open(BytesIO(card.body())).convert("RGB")
+                image.thumbnail((600, 315))
+                image.save(OUT / "pack-card.png", optimize=True)
+                print(f"docs/screenshots/pack-card.png {image.width}x{image.height}")
+                context.close()
+                if guard.problems():
+                    raise SystemExit("the browser saw problems:\n" + "\n".join(guard.problems()))
+                browser.close()
+        finally:
+            server.stop()
+
+
 def main() -> None:
-    """Click through the demo on both viewports and save the three pages."""
+    """Click through the demo on both viewports and save the three pages (or, with --pack FILE, the
+    pages and image of that content pack)."""
     reason = harness.chromium_missing_reason()
     if reason:
         raise SystemExit(reason)
     OUT.mkdir(parents=True, exist_ok=True)
+    if len(sys.argv) == 3 and sys.argv[1] == "--pack":
+        with_pack(sys.argv[2])
+        return
     with tempfile.TemporaryDirectory() as tmp:
         server = harness.serve_app(harness.migrated_database(Path(tmp)))
         try:

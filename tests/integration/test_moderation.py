@@ -127,6 +127,8 @@ def test_a_take_down_answers_410_everywhere_also_after_caching(client: FlaskClie
         gone = visitor.get(path)
         assert gone.status_code == 410, path
     assert "taken down" in visitor.get(f"/s/{slug}").get_data(as_text=True)
+    for path in (f"/s/{slug}.json", f"/oembed?url=http://localhost/s/{slug}&format=json"):
+        assert "taken down" in visitor.get(path).get_json()["message"]  # JSON routes answer JSON
     assert visitor.get(f"/s/{slug}/report").status_code == 410
     assert "Taken down." in admin.get("/admin/reports").get_data(as_text=True)
     # The owner is told on their data page.
