@@ -922,6 +922,16 @@ def reports(session: Session, *, limit: int = 100) -> list[Reported]:
     return out
 
 
+def dismiss_reports(session: Session, *, episode_id: int) -> int:
+    """An operator looked and found nothing wrong: forget the episode's reports (it stays published).
+    Returns how many were dismissed."""
+    rows = session.exec(select(Report).where(Report.episode_id == episode_id)).all()
+    for row in rows:
+        session.delete(row)
+    session.commit()
+    return len(rows)
+
+
 def take_down(session: Session, *, episode_id: int) -> str:
     """An operator's take-down: the episode answers 410 everywhere from now on (every cache is told),
     and its owner sees why on /my-data/. Returns the slug. Idempotent."""

@@ -232,3 +232,12 @@ def take_down(episode_id: int) -> Response:
         abort(404, description="There is no published episode with this id.")
     audit("take-down", episode=episode_id)
     return redirect(url_for("admin.reports"), code=303)
+
+
+@bp.post("/reports/<int:episode_id>/dismiss")
+@operator_only
+def dismiss(episode_id: int) -> Response:
+    """Nothing wrong with it: forget the episode's reports, keep it published."""
+    count = episodes.dismiss_reports(db(), episode_id=episode_id)
+    audit("dismiss-reports", episode=episode_id, reports=count)
+    return redirect(url_for("admin.reports"), code=303)

@@ -193,3 +193,15 @@ def test_a_take_down_reaches_the_other_workers_cache(two_workers: tuple[Flask, F
     while reader.get(f"/s/{slug}").status_code != 410:
         assert time.monotonic() < deadline, "the other worker kept serving a taken-down episode"
         time.sleep(0.1)
+
+
+def test_dismissed_reports_leave_the_episode_published(client: FlaskClient, app: Flask) -> None:
+    slug = publish_demo(client)
+    report(app.test_client(), slug, "spam")
+    admin = operator(app)
+    page = admin.get("/admin/reports").get_data(as_text=True)
+    episode_id = page.split("/admin/reports/")[1].split("/")[0]
+    r = admin.post(f"/admin/reports/{episode_id}/dismiss", data={"csrf_token": csrf_from(page)})
+    assert r.status_code == 303
+    assert "Nobody has reported an episode." in admin.get("/admin/reports").get_data(as_text=True)
+    assert app.test_client().get(f"/s/{slug}").status_code == 200
