@@ -52,6 +52,7 @@ _NIGHT_FROM, _NIGHT_UNTIL = 22, 5  # plays from 22:00 to 04:59, in the timezone 
 _KEY, _MODE = FEATURE_NAMES.index("key"), FEATURE_NAMES.index("mode")
 _MOST_PLAYS: Final = 10**9
 _HOUR: Final = operator.attrgetter("hour")
+_FIRST: Final = operator.itemgetter(0)
 _TIMESTAMP: Final = operator.methodcaller("timestamp")
 
 # Camelot index (0-23) of every (pitch class, mode), so keys can be looked up for whole arrays at once.
@@ -63,7 +64,6 @@ _GET: Final = {
         "id",
         "title",
         "artists",
-        "album",
         "isrc",
         "release_year",
         "top_ranks",
@@ -122,7 +122,10 @@ def _first_artist(artists: object) -> str:
 def _leads(all_artists: list[object]) -> list[str]:
     if set(map(type, all_artists)) <= {tuple, list}:
         sequences = cast(list[tuple[object, ...]], all_artists)
-        leads: list[object] = list(map(next, map(iter, sequences), itertools.repeat("")))  # a[0] if a else ""
+        if all(sequences):  # every song credits someone: the first of each, in C
+            leads: list[object] = list(map(_FIRST, sequences))
+        else:
+            leads = list(map(next, map(iter, sequences), itertools.repeat("")))  # a[0] if a else ""
         if set(map(type, leads)) <= {str}:
             return list(map(str.strip, cast(list[str], leads)))
     return [_first_artist(a) for a in all_artists]
@@ -143,7 +146,6 @@ class _Columns:
     ids: list[str]  # stable ids
     titles: list[str]
     leads: list[str]  # first credited artist, stripped
-    albums: list[str]
     isrcs: list[str]  # upper-cased, "" when missing
     years: list[object]
     ranks: list[object]
@@ -158,7 +160,7 @@ class _Columns:
         got = {name: list(map(getter, tracks)) for name, getter in _GET.items()}
         ids = got["id"]
         if set(map(type, ids)) <= {str}:  # the usual: only local files (no id) need their stable id
-            for row in sorted({*_where(map(operator.not_, ids)), *_where(map(str.isspace, ids))}):
+            for row in _where(map(operator.not_, map(str.strip, ids))):  # "", or only spaces
                 ids[row] = tracks[row].stable_id
         else:
             ids = [
@@ -170,7 +172,6 @@ class _Columns:
             ids=ids,
             titles=_strings(got["title"]),
             leads=_leads(got["artists"]),
-            albums=_strings(got["album"]),
             isrcs=_isrcs(got["isrc"]),
             years=got["release_year"],
             ranks=got["top_ranks"],
@@ -285,7 +286,7 @@ def _same_song(columns: _Columns, a: int, b: int) -> bool:
     "Intro" on two albums with two ISRCs is two songs; a missing ISRC or album is no evidence.
     """
     isrc_a, isrc_b = columns.isrcs[a], columns.isrcs[b]
-    album_a, album_b = fold(columns.albums[a]), fold(columns.albums[b])
+    album_a, album_b = fold(_text(columns.tracks[a].album)), fold(_text(columns.tracks[b].album))
     return not (isrc_a and isrc_b and isrc_a != isrc_b and album_a and album_b and album_a != album_b)
 
 
