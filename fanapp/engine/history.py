@@ -120,14 +120,16 @@ def _first_artist(artists: object) -> str:
 
 
 def _leads(all_artists: list[object]) -> list[str]:
-    if set(map(type, all_artists)) <= {tuple, list}:
-        sequences = cast(list[tuple[object, ...]], all_artists)
-        if all(sequences):  # every song credits someone: the first of each, in C
-            leads: list[object] = list(map(_FIRST, sequences))
-        else:
-            leads = list(map(next, map(iter, sequences), itertools.repeat("")))  # a[0] if a else ""
-        if set(map(type, leads)) <= {str}:
-            return list(map(str.strip, cast(list[str], leads)))
+    """Each song's first credited artist, stripped ("" when none)."""
+    try:
+        leads: list[object] = list(map(_FIRST, all_artists))  # type: ignore[arg-type]
+    except (TypeError, IndexError, KeyError):  # a song credits no one, or something odd: per song
+        try:
+            leads = [a[0] if a else "" for a in all_artists]  # type: ignore[index]
+        except (TypeError, IndexError, KeyError):
+            return [_first_artist(a) for a in all_artists]
+    if set(map(type, leads)) <= {str}:
+        return list(map(str.strip, cast(list[str], leads)))
     return [_first_artist(a) for a in all_artists]
 
 
@@ -159,14 +161,16 @@ class _Columns:
     def of(cls, tracks: list[TrackProfile]) -> _Columns:
         got = {name: list(map(getter, tracks)) for name, getter in _GET.items()}
         ids = got["id"]
-        if set(map(type, ids)) <= {str}:  # the usual: only local files (no id) need their stable id
-            for row in _where(map(operator.not_, map(str.strip, ids))):  # "", or only spaces
-                ids[row] = tracks[row].stable_id
-        else:
+        try:  # the usual: every id a text, and only local files (no id) need their stable id
+            blank = _where(map(operator.not_, map(str.strip, ids)))  # "", or only spaces
+        except TypeError:
             ids = [
                 i if isinstance(i, str) and i and not i.isspace() else t.stable_id
                 for t, i in zip(tracks, ids, strict=False)
             ]
+        else:
+            for row in blank:
+                ids[row] = tracks[row].stable_id
         return cls(
             tracks=tracks,
             ids=ids,
