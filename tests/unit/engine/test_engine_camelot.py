@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanapp.engine import camelot as camelot_from_package
@@ -131,12 +131,14 @@ def test_relative_is_at_least_as_good_as_one_step() -> None:
 codes = st.sampled_from(CODES)
 
 
+@settings(deadline=None)  # no wall-clock limit: the machine may be loaded
 @given(codes, codes)
 def test_relations_are_symmetric(a: str, b: str) -> None:
     assert relation(a, b) == relation(b, a)
     assert 0 <= relation(a, b).points <= 100
 
 
+@settings(deadline=None)  # no wall-clock limit: the machine may be loaded
 @given(codes, codes)
 def test_good_overlays_share_six_or_seven_notes(a: str, b: str) -> None:
     def notes(code: str) -> set[int]:
@@ -157,11 +159,13 @@ def test_open_key_notation(code: str, open_key_code: str) -> None:
     assert open_key(code) == open_key_code
 
 
+@settings(deadline=None)  # no wall-clock limit: the machine may be loaded
 @given(codes, codes, st.integers(-24, 24))
 def test_transposing_both_keys_keeps_their_relation(a: str, b: str, semitones: int) -> None:
     assert relation(shift(a, semitones), shift(b, semitones)) == relation(a, b)
 
 
+@settings(deadline=None)  # no wall-clock limit: the machine may be loaded
 @given(codes)
 def test_a_key_is_the_same_as_itself(code: str) -> None:
     assert relation(code, code) == ("same key", 100)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanapp.engine import FEATURE_NAMES, Feature, Features, TrackProfile
@@ -83,6 +83,7 @@ values = st.one_of(
 )
 
 
+@settings(deadline=None)  # no wall-clock limit: the machine may be loaded
 @given(st.lists(st.fixed_dictionaries({name: values for name in FEATURE_NAMES}), max_size=6))
 def test_feature_matrix_follows_get(rows: list[dict[str, float | None]]) -> None:
     features = [
