@@ -100,7 +100,9 @@ def _share_html(slug: str) -> tuple[str, str] | None:
         og_description=describe(view),
         image_url=absolute_url("images.card", slug=slug),
         story_url=absolute_url("images.story", slug=slug),
-        oembed_url=absolute_url("embed.oembed", url=share_url, format="json"),
+        # Built with urlencode, not url_for: the share link in `url=` must be percent-encoded whole
+        # (":" and "/" too), as oEmbed consumers such as WordPress expect.
+        oembed_url=absolute_url("embed.oembed") + "?" + urlencode({"url": share_url, "format": "json"}),
         share_links=share_links(share_url, view.title),
         can_save=config.current().spotify_enabled and bool(view.playlist()),
         duet_count=duets.published_count(db(), slug=slug),

@@ -14,7 +14,8 @@
   var found = /[#&?]secret=([A-Za-z0-9]{1,64})/.exec(location.hash);
   var secret = found ? found[1] : null;
   var last = 0;
-  if (secret) document.documentElement.classList.add("embed-wp");
+  // The tight layout: in WordPress, and wherever the oEmbed iframe (its address ends in #compact) goes.
+  if (secret || /^#compact\b/.test(location.hash)) document.documentElement.classList.add("embed-wp");
 
   function height() {
     // The card's own height (not scrollHeight, which never drops below the iframe's current height,

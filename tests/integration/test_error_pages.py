@@ -256,3 +256,13 @@ def test_counts_say_1_episode(client: FlaskClient) -> None:
     r = client.post("/my-data/delete", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=True)
     text = BeautifulSoup(r.get_data(as_text=True), "html.parser").get_text()
     assert "1 imported history and 1 episode." in text
+
+
+def test_the_oembed_discovery_link_encodes_the_share_link(client: FlaskClient) -> None:
+    slug = publish_demo(client)
+    page = BeautifulSoup(client.get(f"/s/{slug}").get_data(as_text=True), "html.parser")
+    href = page.select_one('link[rel="alternate"][type="application/json+oembed"]')["href"]
+    query = href.split("?", 1)[1]
+    assert query.startswith("url=http%3A%2F%2Flocalhost%2Fs%2F") and "/" not in query and ":" not in query
+    answer = client.get(href.removeprefix("http://localhost"))
+    assert answer.status_code == 200 and answer.get_json()["type"] == "rich"

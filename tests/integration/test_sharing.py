@@ -83,7 +83,7 @@ def test_oembed_response_follows_the_spec(client: FlaskClient) -> None:
     assert data["version"] == "1.0" and data["type"] == "rich"
     assert isinstance(data["width"], int) and isinstance(data["height"], int)
     frame = BeautifulSoup(data["html"], "html.parser").find("iframe")
-    assert frame["src"] == f"https://fans.example/embed/s/{slug}"
+    assert frame["src"] == f"https://fans.example/embed/s/{slug}#compact"  # the card's tight layout
     assert (frame["width"], frame["height"]) == (str(data["width"]), str(data["height"]))
     assert data["provider_name"] and data["provider_url"] == "https://fans.example/"
     assert data["thumbnail_url"] == f"https://fans.example/s/{slug}.png"
