@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -250,6 +253,7 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
             return listener.import_status
         session.refresh(listener)
         was_done = listener.import_status == "done"
+        started = time.monotonic()
         try:
             source = source or _source(session, settings, listener, spec)
             store.run_import(
@@ -274,6 +278,8 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
                 tokens.forget(session, listener_id=listener.id)
         if listener.import_status == "done" and not was_done:
             _count(spec, "imports")
+            if not has_request_context():  # queued imports: what the next visitors' waits are made of
+                record_duration(settings, time.monotonic() - started)
         return listener.import_status
 
 
@@ -319,3 +325,72 @@ def _defer_or_fail(
     )[:500]
     session.add(listener)
     session.commit()
+
+
+# -- how long a queued visitor waits -------------------------------------------------------------------
+
+DURATION_KEY = "import-seconds"  # the recent import duration (an average), shared by every worker
+DEFAULT_DURATION = 4.0  # seconds, until imports have been measured
+WINDOW = 30.0  # the Spotify budget's rolling window (SPOTIFY_CALL_BUDGET calls per 30 s)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A queued import's honest wait: `seconds` until it should be done, and whether Spotify's call
+    budget (not the number of workers) is what it waits for."""
+
+    seconds: int
+    budget_bound: bool
+
+
+def calls_per_import(settings: Settings) -> int:
+    """What one Spotify import spends from the budget: profile, 3 top ranges, recent plays, the saved
+    pages, and audio features unless Spotify refused them (learnt once, for everyone)."""
+    from fanapp.enrich.providers import SpotifyFeatures
+    from fanapp.upstream.pauses import pause_store
+
+    calls = 5 + settings.saved_pages
+    try:
+        forbidden = pause_store(settings).paused_until(SpotifyFeatures.forbidden_key) is not None
+    except Exception:  # the pause store unreachable: count the call (a longer wait, never a shorter)
+        forbidden = False
+    return calls - (1 if forbidden else 0)
+
+
+def record_duration(settings: Settings, seconds: float) -> None:
+    """Fold one import's duration into the shared average the waits are estimated from."""
+    if not settings.redis_url:
+        return
+    with suppress(Exception):
+        conn = redis_client(settings.redis_url)
+        key = settings.redis_prefix + DURATION_KEY
+        old = conn.get(key)
+        value = seconds if old is None else 0.7 * float(old) + 0.3 * seconds
+        conn.set(key, f"{value:.3f}", ex=3600)
+
+
+def wait(settings: Settings, listener: Listener, position: int | None) -> Wait | None:
+    """The honest wait of a queued Spotify import (None when it is not queued, or nothing is known).
+
+    Imports ahead of it (queued before it and running now) go `IMPORT_WORKERS` at a time, each taking
+    about the recent average; and every import spends `calls_per_import` calls from a budget that
+    refills at SPOTIFY_CALL_BUDGET calls per 30 s. Whichever is slower is the wait.
+    """
+    if position is None or not settings.redis_url:
+        return None
+    from fanapp.upstream.budget import budget_for
+
+    try:
+        conn = redis_client(settings.redis_url)
+        duration = float(conn.get(settings.redis_prefix + DURATION_KEY) or DEFAULT_DURATION)
+        running = queue(settings).started_job_registry.count
+        room = budget_for(settings).remaining("spotify")
+    except Exception:  # Redis trouble: no estimate rather than a wrong one
+        return None
+    ahead = position - 1 + running
+    by_workers = (ahead // settings.import_workers + 1) * duration
+    by_budget = 0.0
+    if (listener.source or "") == "spotify" and settings.spotify_budget > 0:
+        needed = (ahead + 1) * calls_per_import(settings)
+        by_budget = max(0, needed - room) * WINDOW / settings.spotify_budget + duration
+    return Wait(seconds=max(1, round(max(by_workers, by_budget))), budget_bound=by_budget > by_workers)

@@ -110,12 +110,7 @@ def next_step(listener_id: int) -> Response | str:
         return render_template("pages/import_failed.html", message=listener.import_error, retry_after=None)
     if listener.import_status != "done":
         if is_htmx():
-            return render(
-                "pages/progress.html",
-                "partials/progress.html",
-                listener=listener,
-                position=jobs.position(config.current(), listener),
-            )
+            return _progress_page(listener)
         return redirect(progress_url, code=303)
     duet_id = duet.continue_duet(listener_id)
     if duet_id is not None:
@@ -127,6 +122,19 @@ def next_step(listener_id: int) -> Response | str:
         message = episodes.why_not_cast(db(), listener_id=listener_id)
         return render_template("pages/empty_history.html", message=message)
     return redirect_to(url_for("builder.build", episode_id=episode.id))
+
+
+def _progress_page(listener: Any) -> Response:
+    """The progress page (or its fragment): the stage, the place in the queue and an honest wait."""
+    settings = config.current()
+    position = jobs.position(settings, listener)
+    return render(
+        "pages/progress.html",
+        "partials/progress.html",
+        listener=listener,
+        position=position,
+        wait=jobs.wait(settings, listener, position),
+    )
 
 
 def _start(listener_id: int, spec: dict[str, Any]) -> Response | str:
@@ -144,12 +152,7 @@ def progress(listener_id: int) -> Response | str:
     watchdog.check(db(), config.current(), listener)
     if listener.import_status in ("done", "failed"):
         return next_step(listener_id)
-    return render(
-        "pages/progress.html",
-        "partials/progress.html",
-        listener=listener,
-        position=jobs.position(config.current(), listener),
-    )
+    return _progress_page(listener)
 
 
 @bp.post("/demo")

@@ -182,3 +182,38 @@ def test_a_queued_import_no_worker_takes_is_failed_once_it_stalls(
     _age(queued_app, 600)
     page = client.get(progress).get_data(as_text=True)
     assert "stopped making progress" in page and _tokens(queued_app) == []
+
+
+@pytest.mark.redis
+def test_a_visitor_queued_behind_the_spent_budget_is_told_so_with_a_wait(
+    spotify_settings: Settings, fake_spotify: Any
+) -> None:
+    from fanapp.upstream.budget import budget_for
+
+    settings = spotify_settings.override(redis_url=REDIS_URL, spotify_budget=30, import_workers=4)
+    conn = redis_lib.Redis.from_url(REDIS_URL)
+    for app in _app(settings):
+        try:
+            visitors = [_connect_queued_many(app, fake_spotify) for _ in range(3)]
+            client, listener_id = visitors[-1]
+            page = client.get(f"/import/{listener_id}").get_data(as_text=True)
+            # Two imports ahead, four workers: the workers are not the limit, and the budget has room.
+            assert 'data-waits-for="queue"' in page and "number 3 in the queue" in page
+            budget = budget_for(settings)
+            while budget.try_acquire("spotify"):  # other fans' calls spend the whole window
+                pass
+            page = client.get(f"/import/{listener_id}").get_data(as_text=True)
+            assert 'data-waits-for="budget"' in page and "Spotify lets each app make only so many" in page
+            seconds = int(page.split('data-wait-seconds="')[1].split('"')[0])
+            # 3 imports x 7 calls at 30 calls per 30 s, the window spent, then one import: about 25 s.
+            assert 20 <= seconds <= 30, seconds
+        finally:
+            _lose_everything(settings, conn)
+    conn.close()
+
+
+def _connect_queued_many(app: Flask, fake: Any) -> tuple[FlaskClient, int]:
+    client = app.test_client()
+    r = connect_spotify(client, fake)
+    assert r.status_code == 303
+    return client, int(r.headers["Location"].rsplit("/", 1)[-1])
