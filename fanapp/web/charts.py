@@ -31,7 +31,7 @@ COLOURS = ("#ff4fa3", "#35d6ff", "#ffd166", "#9be564", "#c7a6ff")
 
 def funnel(name: str, steps: dict[str, int], order: Sequence[str]) -> Markup:
     """One campaign's funnel: a horizontal bar per step, its length the step's share of the largest."""
-    row, label_w, width = 26, 120, 520
+    row, label_w, width = 30, 150, 520
     top = max([steps.get(s, 0) for s in order] + [1])
     parts = []
     for i, step in enumerate(order):
@@ -39,10 +39,10 @@ def funnel(name: str, steps: dict[str, int], order: Sequence[str]) -> Markup:
         y = i * row
         length = round((width - label_w - 60) * n / top)
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" class="chart-label">'
+            f'<text x="{label_w - 8}" y="{y + 20}" text-anchor="end" class="chart-label">'
             f"{escape(STEP_LABELS.get(step, step))}</text>"
             f'<rect x="{label_w}" y="{y + 4}" width="{length}" height="{row - 8}" rx="4" class="chart-bar"/>'
-            f'<text x="{label_w + length + 6}" y="{y + 17}" class="chart-value">{n}</text>'
+            f'<text x="{label_w + length + 6}" y="{y + 20}" class="chart-value">{n}</text>'
         )
     height = row * len(order)
     summary = ", ".join(f"{STEP_LABELS.get(s, s)} {steps.get(s, 0)}" for s in order)
