@@ -49,11 +49,15 @@ lock: $(STAMP)
 # its Makefile default is the app's 5000, and each double keeps its own default port (8765, 5002).
 FAKE_PORT = $(if $(filter command line environment environment override,$(origin PORT)),--port '$(PORT)')
 
+# APP_URL is the app the double serves (default http://127.0.0.1:5000): Spotify's redirect URI is its
+# /callback/spotify unless REDIRECT_URI says otherwise, and both print where to go next.
+FAKE_APP = $(if $(APP_URL),--app-url '$(APP_URL)')
+
 fake-spotify: install
-	$(PY) -m tests.fakes.spotify $(FAKE_PORT) $(if $(REDIRECT_URI),--redirect-uri '$(REDIRECT_URI)')
+	$(PY) -m tests.fakes.spotify $(strip $(FAKE_PORT) $(FAKE_APP) $(if $(REDIRECT_URI),--redirect-uri '$(REDIRECT_URI)'))
 
 fake-lastfm: install
-	$(PY) -m tests.fakes.lastfm $(FAKE_PORT)
+	$(PY) -m tests.fakes.lastfm $(strip $(FAKE_PORT) $(FAKE_APP))
 
 fake-apple-music: install
 	$(PY) -m tests.fakes.apple_music $(FAKE_PORT)

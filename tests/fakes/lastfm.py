@@ -288,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.fakes.lastfm", description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5002, help="0 picks a free port")
+    parser.add_argument("--app-url", default="http://127.0.0.1:5000", help="the app's base URL (printed)")
     args = parser.parse_args(argv)
     fake = FakeLastfm()
     fake.server = BackgroundServer(fake.wsgi_app, args.host, args.port).start()
@@ -295,7 +296,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("Fake Last.fm is serving. Set these for the app:\n", flush=True)
         for name, value in {"LASTFM_API_KEY": fake.api_key, "LASTFM_API_URL": fake.api_url}.items():
             print(f"export {name}={shlex.quote(value)}", flush=True)
-        print(f"\nUsers: {', '.join(sorted(fake.users))}. Ctrl-C to stop.", flush=True)
+        print(
+            f"\nUsers: {', '.join(sorted(fake.users))}. Then open {args.app_url.rstrip('/')} and", flush=True
+        )
+        print("type one of them in the Last.fm card (rj has a full history). Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

@@ -81,7 +81,8 @@ def make_dry_run(target: str, *variables: str) -> str:
     """The command ``make -n`` would run for ``target`` (no PORT or REDIRECT_URI in the environment)."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "REDIRECT_URI", "MAKEFLAGS", "MFLAGS")}
+    unset = ("PORT", "REDIRECT_URI", "APP_URL", "MAKEFLAGS", "MFLAGS")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     result = subprocess.run(
         ["make", "-n", "--no-print-directory", target, *variables],
         cwd=ROOT,
@@ -108,3 +109,16 @@ def test_make_targets_pass_port_and_redirect_uri_through() -> None:
     spotify = make_dry_run("fake-spotify", "PORT=8800", f"REDIRECT_URI={redirect_uri}")
     assert spotify.endswith(f"-m tests.fakes.spotify --port '8800' --redirect-uri '{redirect_uri}'")
     assert make_dry_run("fake-lastfm", "PORT=8801").endswith("-m tests.fakes.lastfm --port '8801'")
+
+
+def test_make_targets_take_the_apps_url() -> None:
+    spotify = make_dry_run("fake-spotify", "PORT=8800", "APP_URL=http://127.0.0.1:5001")
+    assert spotify.endswith("-m tests.fakes.spotify --port '8800' --app-url 'http://127.0.0.1:5001'")
+    lastfm = make_dry_run("fake-lastfm", "PORT=8801", "APP_URL=http://127.0.0.1:5001")
+    assert lastfm.endswith("-m tests.fakes.lastfm --port '8801' --app-url 'http://127.0.0.1:5001'")
+
+
+def test_spotify_double_derives_the_redirect_uri_from_the_apps_url() -> None:
+    args = ("tests.fakes.spotify", "--port", "0", "--app-url", "http://127.0.0.1:5001/")
+    with serving_by_hand(*args, last="SPOTIFY_API_URL") as env:
+        assert env["SPOTIPY_REDIRECT_URI"] == "http://127.0.0.1:5001/callback/spotify"

@@ -21,12 +21,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--client-id", default="test-client")
     parser.add_argument("--client-secret", default="test-secret")
     parser.add_argument(
+        "--app-url",
+        default=DEFAULT_REDIRECT_URI.removesuffix("/callback/spotify"),
+        help="the app's base URL: the redirect URI is its /callback/spotify unless --redirect-uri is given",
+    )
+    parser.add_argument(
         "--redirect-uri",
-        default=DEFAULT_REDIRECT_URI,
+        default=None,
         help="the app's SPOTIPY_REDIRECT_URI, the only one authorize accepts",
     )
     args = parser.parse_args(argv)
-    fake = FakeSpotify(args.client_id, args.client_secret, args.redirect_uri, seed=args.seed)
+    app_url = args.app_url.rstrip("/")
+    redirect_uri = args.redirect_uri or f"{app_url}/callback/spotify"
+    fake = FakeSpotify(args.client_id, args.client_secret, redirect_uri, seed=args.seed)
     fake.start(args.host, args.port, quiet=False)
     env = {
         "SPOTIPY_CLIENT_ID": fake.client_id,
@@ -39,7 +46,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("Fake Spotify is serving. Set these for the app:\n", flush=True)
         for name, value in env.items():
             print(f"export {name}={shlex.quote(value)}", flush=True)  # safe to paste into a shell
-        print(f"\nUser: {fake.user['display_name']} ({fake.user['id']}). Ctrl-C to stop.", flush=True)
+        print(
+            f"\nUser: {fake.user['display_name']} ({fake.user['id']}). Then open {app_url} and connect.",
+            flush=True,
+        )
+        print("Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
