@@ -6,7 +6,7 @@ import logging
 import re
 import secrets
 import time
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -256,13 +256,20 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
         started = time.monotonic()
         try:
             source = source or _source(session, settings, listener, spec)
-            store.run_import(
-                session,
-                listener=listener,
-                source=source,
-                enrich=_enricher(settings, listener, spec),
-                cast=_caster(spec),
+            # On a worker an export's parse gets a CPU budget of its own (the web path has no queue).
+            budget: AbstractContextManager[None] = (
+                uploads.cpu_budget()
+                if spec.get("kind") == "export" and not has_request_context()
+                else nullcontext()
             )
+            with budget:
+                store.run_import(
+                    session,
+                    listener=listener,
+                    source=source,
+                    enrich=_enricher(settings, listener, spec),
+                    cast=_caster(spec),
+                )
         except UpstreamPaused as exc:
             _defer_or_fail(session, settings, listener, spec, exc)
         except FanappError as exc:

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import secrets
 import shutil
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import IO, Final
 
 from fanapp.sources import SourceError
@@ -24,6 +29,13 @@ from fanapp.sources import SourceError
 MAX_AGE: Final = 2 * 3600  # seconds: longer than any job waits in the queue and runs (600 s timeout)
 _KEY: Final = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _COPY_BLOCK: Final = 1024 * 1024
+# CPU seconds an export import may use on a worker: the largest upload the limits let through costs
+# under 10 s to parse (docs/PERFORMANCE.md), so this is only ever reached by something going wrong.
+CPU_SECONDS: Final = 60
+OVER_BUDGET: Final = (
+    "These files needed far more work to read than any Spotify export, so we stopped and kept nothing. "
+    "Please upload the files exactly as Spotify sent them."
+)
 GONE: Final = (
     "Your upload was not kept long enough for the import to read it (it waited too long). "
     "Please upload your files again."
@@ -95,3 +107,36 @@ def sweep(base: Path | None = None, max_age: float = MAX_AGE) -> int:
             shutil.rmtree(entry.path, ignore_errors=True)
             removed += 1
     return removed
+
+
+class OverBudget(SourceError):
+    """The import used up its CPU budget (`cpu_budget`)."""
+
+
+@contextmanager
+def cpu_budget(seconds: int = CPU_SECONDS) -> Iterator[None]:
+    """Raise `OverBudget` if this process uses more than `seconds` more CPU while the block runs.
+
+    The kernel enforces it (RLIMIT_CPU's soft limit sends SIGXCPU), so it holds inside C code too; the
+    limit is put back afterwards. Only in the main thread (where Python runs signal handlers), which is
+    where an RQ work horse runs its job; elsewhere the block runs without a budget.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cap = int(usage.ru_utime + usage.ru_stime) + seconds + 1
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+
+    def over(signum: int, frame: FrameType | None) -> None:
+        raise OverBudget(OVER_BUDGET)
+
+    previous = signal.signal(signal.SIGXCPU, over)
+    resource.setrlimit(resource.RLIMIT_CPU, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+        signal.signal(signal.SIGXCPU, previous)

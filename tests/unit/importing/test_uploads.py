@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 import stat
 import time
 from pathlib import Path
@@ -60,3 +61,15 @@ def test_folders_left_by_a_crash_are_swept_after_max_age(root: Path) -> None:
     os.utime(root / old, (then, then))
     new, _ = uploads.save([("b.json", io.BytesIO(b"[]"))])  # each save sweeps
     assert not (root / old).exists() and (root / new).exists()
+
+
+def test_the_cpu_budget_stops_runaway_work_and_is_put_back() -> None:
+    before = resource.getrlimit(resource.RLIMIT_CPU)
+    spun = 0
+    with pytest.raises(uploads.OverBudget), uploads.cpu_budget(1):
+        while True:  # the kernel's SIGXCPU ends this within about 2 s of CPU
+            spun += 1
+    assert spun > 0
+    assert resource.getrlimit(resource.RLIMIT_CPU) == before
+    with uploads.cpu_budget(60):
+        assert sum(range(1000)) == 499500  # ordinary work is untouched
