@@ -137,7 +137,13 @@ def _count(spec: dict[str, Any], step: str) -> None:
         return
     raw = spec.get("campaign")
     came_from = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-    campaigns.current().count(step, campaign=came_from, way=str(spec.get("kind", "")))
+    funnel = campaigns.current()
+    funnel.count(step, campaign=came_from, way=str(spec.get("kind", "")))
+    if not has_request_context():
+        # An RQ work horse ends with os._exit when its job is done (no atexit, no pusher round): send
+        # the count to Redis now.
+        with suppress(Exception):
+            funnel.push()
 
 
 def mark_failed(job: Job, connection: Any, *exc_info: Any) -> None:

@@ -203,3 +203,17 @@ def test_the_csv_never_carries_a_formula(app: Flask) -> None:
     app.test_client().get("/?utm_campaign=%3DHYPERLINK(%22x%22)")
     _header, rows = read_csv(operator(app))
     assert [r["campaign"] for r in rows] == ['\'=HYPERLINK("x")']
+
+
+def test_a_job_outside_a_request_sends_its_count_to_redis_at_once(app: Flask) -> None:
+    # An RQ work horse exits with os._exit after its job: a count left in the process would be lost.
+    from fanapp.importing import jobs
+
+    with app.app_context():
+        jobs._count({"kind": "spotify", "campaign": {"utm_campaign": "autumn"}}, "imports")
+    prefix = app.config["SETTINGS"].redis_prefix
+    conn = redis.Redis.from_url(REDIS_URL)
+    fields = [f for k in conn.scan_iter(f"{prefix}funnel:*") for f in conn.hgetall(k).items()]
+    assert [(f.decode().split("\x1f"), int(n)) for f, n in fields] == [
+        (["autumn", "", "spotify", "imports"], 1)
+    ]
