@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import OpenTab, Site, Tab
+from tests.browser.conftest import OpenTab, ServeApp, Site, Tab
 from tests.browser.test_journeys import BUILDER
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -114,3 +114,24 @@ def test_a_refused_publish_is_seen_at_once(
     tab.shot(f"publish-refused-{viewport}")
     assert BUILDER.search(page.url.split("#")[0]), page.url  # the builder's own GET address
     assert_reload_posts_nothing(tab)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_an_htmx_error_shows_beside_the_control_that_asked(
+    serve_app: ServeApp, open_tab: OpenTab, viewport: str
+) -> None:
+    site = serve_app(lambda _server: {"limit_search": "3 per minute"})
+    tab = open_tab(viewport)
+    tab.guard.expect(r"429|TOO MANY REQUESTS")  # provoked
+    page = tab.page
+    tab.goto(site.url + "/pick/")
+    statuses: list[int] = []
+    while 429 not in statuses and len(statuses) < 6:  # picks until the limit answers
+        with page.expect_response(re.compile(r"/pick/add$")) as answer:
+            page.get_by_test_id("pick-add").last.click()
+        statuses.append(answer.value.status)
+    assert statuses[-1] == 429, statuses
+    message = page.locator('.error-slot [data-testid="error-message"]')
+    expect(message).to_contain_text("Slow down")
+    assert_seen_at_once(message, javascript=True)
+    assert message.evaluate("el => !!el.closest('[data-testid=pick-result]')")  # beside that song's button

@@ -266,3 +266,19 @@ def test_the_oembed_discovery_link_encodes_the_share_link(client: FlaskClient) -
     assert query.startswith("url=http%3A%2F%2Flocalhost%2Fs%2F") and "/" not in query and ":" not in query
     answer = client.get(href.removeprefix("http://localhost"))
     assert answer.status_code == 200 and answer.get_json()["type"] == "rich"
+
+
+def test_a_taken_down_episode_is_a_designed_410_page_and_json(app: Flask, client: FlaskClient) -> None:
+    from sqlmodel import Session, select
+
+    from fanapp import episodes
+    from fanapp.data.models import Episode
+
+    slug = publish_demo(client)
+    with Session(app.extensions["fanapp.engine"]) as s:
+        episode_id = s.exec(select(Episode.id).where(Episode.slug == slug)).one()
+        episodes.take_down(s, episode_id=episode_id)
+    page = assert_designed(client.get(f"/s/{slug}"), 410)
+    assert "taken down" in page.get_text().lower()
+    data = client.get(f"/s/{slug}.json")
+    assert data.status_code == 410 and data.get_json()["status"] == 410
