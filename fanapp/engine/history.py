@@ -332,9 +332,12 @@ def distinct(tracks: Sequence[TrackProfile]) -> list[TrackProfile]:
     return list(_pick(columns.tracks, rows))
 
 
-def _first_known(values: list[list[float]], *columns: int) -> int | None:
-    """The first copy whose values in these feature columns are all known (not NaN)."""
-    return next((n for n, row in enumerate(values) if all(row[c] == row[c] for c in columns)), None)
+def _first_known(values: list[list[float]], column: int, also: int | None = None) -> int | None:
+    """The first copy whose value in this feature column (and in `also`) is known (not NaN)."""
+    for n, row in enumerate(values):  # a plain loop: this runs for every feature of every merged song
+        if row[column] == row[column] and (also is None or row[also] == row[also]):
+            return n
+    return None
 
 
 def _merge(group: list[TrackProfile], values: list[list[float]]) -> TrackProfile:
