@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from fanapp import config
@@ -75,9 +75,7 @@ def done() -> Response | str:
     """Cast the episode from the picks."""
     try:
         listener_id = picks.finish(db(), listener_id=_picking(), campaign=campaign.current())
-    except picks.NothingPicked as exc:
-        abort(400, description=exc.message)
-    except picks.PickError as exc:
+    except picks.PickError as exc:  # nothing picked, or too few: said on the pick page (PRG)
         return _back(exc.message)
     session["listener_id"] = listener_id
     session.pop("pick_listener_id", None)

@@ -306,7 +306,10 @@ def test_pick_by_hand_without_spotify(client: FlaskClient) -> None:
 def test_pick_needs_two_songs(client: FlaskClient) -> None:
     page = client.get("/pick/")
     token = csrf_from(page.get_data(as_text=True))
-    assert client.post("/pick/done", data={"csrf_token": token}).status_code == 400
+    r = client.post("/pick/done", data={"csrf_token": token})
+    assert r.status_code == 303  # post/redirect/get: the message is on the pick page, a reload posts nothing
+    page = BeautifulSoup(client.get(r.headers["Location"]).get_data(as_text=True), "html.parser")
+    assert "Pick a few songs first" in page.select_one('[data-testid="error-message"]').get_text()
 
 
 def test_pick_by_hand_with_spotify_search(spotify_app: Flask, fake_spotify: Any) -> None:
