@@ -24,10 +24,46 @@ BUNDLED = Path(__file__).with_name("pack.toml")
 COPY_KEYS = ("tagline", "lede", "share_invite", "embed_cta")
 THEME_KEYS = ("stage", "card", "ink", "a", "b", "gold")
 # Text colours and the surfaces they sit on: WCAG 2 AA for normal text is 4.5:1.
-TEXT_ON_SURFACE = (("ink", "stage"), ("ink", "card"), ("a", "card"), ("b", "card"), ("gold", "card"))
+# (The stage colour is also the text on the side-coloured buttons and labels.)
+TEXT_ON_SURFACE = (
+    ("ink", "stage"),
+    ("ink", "card"),
+    ("a", "card"),
+    ("b", "card"),
+    ("gold", "card"),
+    ("stage", "a"),
+    ("stage", "b"),
+)
 AA = 4.5
+SOFT_INKS = {"ink-soft": "#d6cdee", "muted": "#b3a8d1"}  # app.css's, not the pack's
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 COPY_LIMIT = 400
+
+
+def _mix(var: str, percent: int) -> str:
+    return f"color-mix(in srgb, var({var}) {percent}%, transparent)"
+
+
+# app.css's glows, written there in the bundled colours as rgba(): the same rules in the pack's colours.
+GLOWS = f"""body::before {{ background: conic-gradient(from 166deg at 50% 0, transparent 0deg,
+  {_mix("--a", 30)} 10deg, {_mix("--a", 5)} 24deg, transparent 30deg); }}
+body::after {{ background: conic-gradient(from 166deg at 50% 0, transparent 0deg,
+  {_mix("--b", 5)} 6deg, {_mix("--b", 26)} 20deg, transparent 30deg); }}
+.accent {{ text-shadow: 0 0 28px {_mix("--a", 55)}; }}
+.accent-b {{ text-shadow: 0 0 28px {_mix("--b", 50)}; }}
+.button-primary {{ box-shadow: 0 0 30px -6px {_mix("--a", 70)}; }}
+.button-b {{ box-shadow: 0 0 30px -6px {_mix("--b", 60)}; }}
+.side {{ --side-glow: {_mix("--a", 22)}; }}
+.side-b {{ --side-glow: {_mix("--b", 18)}; }}
+.hero::after {{ filter: drop-shadow(0 0 24px {_mix("--a", 40)}) drop-shadow(0 0 24px {_mix("--b", 30)}); }}
+.mashup {{ box-shadow: 0 30px 60px -30px {_mix("--a", 45)};
+  background: radial-gradient(120% 90% at 0% 0%, {_mix("--a", 42)}, transparent 60%),
+    radial-gradient(120% 90% at 100% 100%, {_mix("--b", 34)}, transparent 60%),
+    linear-gradient(var(--card-2), var(--card-2)) padding-box,
+    linear-gradient(120deg, var(--a), var(--gold), var(--b)) border-box; }}
+body.embed {{ background: radial-gradient(60rem 20rem at 0% 0%, {_mix("--a", 22)}, transparent 60%),
+  var(--stage); }}
+"""
 
 
 class ContentPackError(ConfigError):
@@ -58,7 +94,8 @@ class ContentPack:
         return self.source == "bundled"
 
     def theme_css(self) -> str:
-        """The theme colours as CSS custom properties (served as /theme.css after app.css)."""
+        """The theme colours as CSS custom properties, and the stage lights and glows that app.css
+        draws in the bundled pink and cyan redrawn in the pack's (served as /theme.css after app.css)."""
         names = {
             "stage": "--stage",
             "card": "--card",
@@ -68,7 +105,15 @@ class ContentPack:
             "gold": "--gold",
         }
         body = "".join(f"  {names[k]}: {self.theme[k]};\n" for k in THEME_KEYS)
-        return f":root {{\n{body}  --focus: {self.theme['gold']};\n}}\n"
+        stage = self.theme["stage"]
+        inks = (
+            f"  --a-ink: {stage};\n  --b-ink: {stage};\n  --gold-ink: {stage};\n"
+            # The second surfaces and the lines, a touch of the ink on the pack's own surfaces.
+            "  --stage-2: color-mix(in srgb, var(--stage) 94%, var(--ink));\n"
+            "  --card-2: color-mix(in srgb, var(--card) 94%, var(--ink));\n"
+            "  --line: color-mix(in srgb, var(--card) 72%, var(--ink));\n"
+        )
+        return f":root {{\n{body}{inks}  --focus: {self.theme['gold']};\n}}\n" + GLOWS
 
     def rgb(self, key: str) -> tuple[int, int, int]:
         """A theme colour as an (r, g, b) tuple (share images)."""
@@ -130,6 +175,14 @@ def parse(data: dict[str, Any], *, source: str) -> ContentPack:
         if not isinstance(value, str) or not _HEX.fullmatch(value):
             raise ContentPackError(f'{source} [theme]: {key} must be a colour like "#ff4fa3".')
         theme[key] = value.lower()
+    for name, fixed in SOFT_INKS.items():  # app.css's quieter text colours stay: on the pack's card too
+        ratio = contrast(fixed, theme["card"])
+        if ratio < AA:
+            raise ContentPackError(
+                f"{source} [theme]: the site's {name} text ({fixed}) on card ({theme['card']}) has a "
+                f"contrast "
+                f"of {ratio:.2f}:1, below {AA}:1; choose a darker card."
+            )
     for text, surface in TEXT_ON_SURFACE:
         ratio = contrast(theme[text], theme[surface])
         if ratio < AA:
