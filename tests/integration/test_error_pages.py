@@ -282,3 +282,35 @@ def test_a_taken_down_episode_is_a_designed_410_page_and_json(app: Flask, client
     assert "taken down" in page.get_text().lower()
     data = client.get(f"/s/{slug}.json")
     assert data.status_code == 410 and data.get_json()["status"] == 410
+
+
+def test_nul_bytes_never_reach_postgresql(pg_url: str) -> None:
+    """On PostgreSQL (which cannot store a NUL byte) every way a visitor can type text answers 400."""
+    from fanapp.data import migrate
+
+    migrate.upgrade(pg_url)
+    application = create_app(make_settings(pg_url))
+    application.testing = False  # as in production: a database error would be a 500 here
+    try:
+        client = application.test_client()
+        builder_url = start_demo(client)
+        token = csrf_from(client.get(builder_url).get_data(as_text=True))
+        answers = [
+            client.post(
+                builder_url + "/rename", data={"csrf_token": token, "character": "a", "name": "A\x00B"}
+            ),
+            client.post(
+                builder_url + "/add", data={"csrf_token": token, "track": "demo-001\x00", "character": "a"}
+            ),
+            client.get(builder_url, query_string={"q": "love\x00"}),
+            client.get("/pick/", query_string={"q": "\x00"}),
+            client.post("/pick/add", data={"csrf_token": token, "track": "demo-001\x00"}),
+            client.get("/s/abc\x00def".replace("\x00", "%00")),
+            client.get("/oembed", query_string={"url": "http://localhost/s/a\x00b"}),
+            client.get("/", headers={"Referer": "http://localhost/\x00"}),
+        ]
+        assert [r.status_code for r in answers] == [400] * len(answers)
+        renamed = client.get(builder_url).get_data(as_text=True)
+        assert "A\x00B" not in renamed
+    finally:
+        application.extensions["fanapp.engine"].dispose()
