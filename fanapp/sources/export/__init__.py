@@ -44,7 +44,6 @@ __all__ = [
     "ExportFilesSource",
     "ExportLimits",
     "ExportResult",
-    "ExportSource",
     "check_files",
     "parse_upload",
 ]
@@ -65,21 +64,6 @@ def parse_upload(
     """
     upload = read_files(files, limits, report)
     return build_result(upload.extended, upload.account, upload.counts, limits)
-
-
-class ExportSource:
-    """A `HistorySource` over an upload already read by `parse_upload` (so the fetch cannot fail)."""
-
-    name = "export"
-
-    def __init__(self, result: ExportResult) -> None:
-        self.result = result
-
-    def fetch(self, progress: Progress) -> History:
-        """The parsed history, with notes on what was kept and skipped."""
-        progress("Reading your Spotify data export")
-        history = self.result.history
-        return History(tracks=list(history.tracks), notes=list(self.result.notes))
 
 
 class Matcher(Protocol):
