@@ -14,6 +14,7 @@ import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Final, TypeVar, cast
 
 import numpy as np
@@ -351,13 +352,32 @@ def _merge(group: list[TrackProfile], values: list[list[float]]) -> TrackProfile
         return group[0]
     order = sorted(range(len(group)), key=lambda n: _sort_key(group[n]))
     group, values = [group[n] for n in order], [values[n] for n in order]
-    head = next((t for t in group if t.id and not t.id.isspace()), group[0])
+    # One plain loop over the copies (this runs for every duplicate of a long history): the first copy
+    # with a real id, year or ISRC gives it; ranks are the best of each list; plays are all kept.
+    head: TrackProfile | None = None
+    year: int | None = None
+    isrc: str | None = None
+    explicit = False
     ranks: dict[str, int] = {}
+    saved: datetime | None = None
+    times: set[datetime] = set()
+    plays = 0
     for t in group:
+        if head is None and t.id and not t.id.isspace():
+            head = t
+        if year is None and _year(t.release_year) is not None:
+            year = t.release_year
+        if isrc is None and t.isrc:
+            isrc = t.isrc
+        explicit = explicit or bool(t.explicit)
         for time_range, rank in (t.top_ranks or {}).items():
             if rank_score(rank):
                 ranks[time_range] = min(rank, ranks.get(time_range, rank))
-    saved = [t.saved_at for t in group if t.saved_at is not None]
+        if t.saved_at is not None:
+            saved = t.saved_at if saved is None else min(saved, t.saved_at)
+        times.update(t.play_times or ())
+        plays = max(plays, t.plays)
+    head = group[0] if head is None else head
     features: dict[str, Feature] = {}
     both = _first_known(values, _KEY, _MODE)
     keyed = both if both is not None else _first_known(values, _KEY)
@@ -369,13 +389,13 @@ def _merge(group: list[TrackProfile], values: list[list[float]]) -> TrackProfile
         if name not in ("key", "mode") and (found := _first_known(values, column)) is not None:
             features[name] = getattr(group[found].features, name)
     fields = vars(head) | {
-        "release_year": next((t.release_year for t in group if _year(t.release_year) is not None), None),
-        "isrc": next((t.isrc for t in group if t.isrc), None),
-        "explicit": any(t.explicit for t in group),
+        "release_year": year,
+        "isrc": isrc,
+        "explicit": explicit,
         "top_ranks": ranks,
-        "play_times": tuple(sorted({p for t in group for p in t.play_times or ()}, key=_TIMESTAMP)),
-        "play_count": max(t.plays for t in group),
-        "saved_at": min(saved) if saved else None,
+        "play_times": tuple(sorted(times, key=_TIMESTAMP)),
+        "play_count": plays,
+        "saved_at": saved,
         "features": Features(**features),
     }
     if type(head) is not TrackProfile:
