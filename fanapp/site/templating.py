@@ -62,19 +62,28 @@ _PATH = re.compile(r'<path d="([MmLlHhVvCcSsQqTtAaZz0-9.,\s-]+)"\s*/>')
 
 
 @cache
-def spotify_logo() -> Markup:
-    """Spotify's icon as inline SVG (in the text colour), or nothing when the file is not installed."""
+def spotify_icon_path() -> str:
+    """The icon's SVG path data (SVG path commands and numbers only), or "" when it is not installed."""
     try:
         found = _PATH.search(SPOTIFY_ICON.read_text("utf-8"))
     except OSError:
         found = None
     if found is None:
         logging.getLogger(__name__).warning("Spotify icon missing at %s: run `make install`", SPOTIFY_ICON)
+        return ""
+    return found.group(1)
+
+
+@cache
+def spotify_logo() -> Markup:
+    """Spotify's icon as inline SVG (in the text colour), or nothing when the file is not installed."""
+    path = spotify_icon_path()
+    if not path:
         return Markup("")
     # Safe: only the path data, checked above to be SVG path commands and numbers, enters the markup.
     return Markup(  # noqa: S704
         '<svg class="spotify-logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">'
-        f'<path fill="currentColor" d="{found.group(1)}"/></svg>'
+        f'<path fill="currentColor" d="{path}"/></svg>'
     )
 
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fanapp.sharing.cards import text
+from fanapp.sharing.cards import logo, text
 from fanapp.sharing.cards.covers import CoverSource, NoCovers
 from fanapp.site import mixview
 
@@ -663,7 +663,25 @@ def _draw_card(img: Image.Image, ep: Episode, pics: Covers) -> None:
     else:
         text.draw(img, (600, 536), "TWO SOUNDTRACKS. ONE TAPE.", "display", 34, WHITE, align="center")
     if ep.from_spotify:
-        text.draw(img, (600, 598), ATTRIBUTION, "regular", 15, DIM, align="center")
+        _attribution(img, (600, 598), 15)
+
+
+def _attribution(img: Image.Image, centre: tuple[float, float], size: int, prefix: str = "") -> None:
+    """`prefix` then Spotify's icon (when installed, logo.py) and "Song data from Spotify", centred on
+    `centre` (the baseline)."""
+    icon, gap = round(size * 1.2), round(size * 0.4)
+    lead, tail = (
+        text.width(prefix, "regular", size) if prefix else 0.0,
+        text.width(ATTRIBUTION, "regular", size),
+    )
+    x = centre[0] - (lead + icon + gap + tail) / 2
+    if not logo.mask(icon):
+        text.draw(img, centre, prefix + ATTRIBUTION, "regular", size, DIM, align="center")
+        return
+    if prefix:
+        text.draw(img, (x, centre[1]), prefix, "regular", size, DIM)
+    logo.draw(img, (x + lead, centre[1] - size * 0.95), icon, DIM)
+    text.draw(img, (x + lead + icon + gap, centre[1]), ATTRIBUTION, "regular", size, DIM)
 
 
 # ------------------------------------------------------------------------------------------ the story
@@ -907,12 +925,24 @@ def _draw_story(img: Image.Image, ep: Episode, pics: Covers) -> None:
         text.draw(img, (540, box + 110), "×", "bold", 34, MUTED, align="center")
     else:
         text.draw(img, (540, box + 96), "TWO SOUNDTRACKS. ONE TAPE.", "display", 48, WHITE, align="center")
-    footer = [f"made by {ep.display_name}"] if ep.display_name else []
-    if ep.from_spotify:
-        footer.append(ATTRIBUTION)
-    if footer:
-        line = text.ellipsize("  ·  ".join(footer), "regular", 24, 960)
-        text.draw(img, (540, STORY_FOOTER_Y), line, "regular", 24, DIM, align="center")
+    made_by = f"made by {ep.display_name}" if ep.display_name else ""
+    if ep.from_spotify:  # Spotify's icon and words, after the maker's name
+        _attribution(
+            img,
+            (540, STORY_FOOTER_Y),
+            24,
+            text.ellipsize(made_by, "regular", 24, 600) + "  ·  " if made_by else "",
+        )
+    elif made_by:
+        text.draw(
+            img,
+            (540, STORY_FOOTER_Y),
+            text.ellipsize(made_by, "regular", 24, 960),
+            "regular",
+            24,
+            DIM,
+            align="center",
+        )
 
 
 # ------------------------------------------------------------------------------------------ entry point
