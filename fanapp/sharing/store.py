@@ -60,6 +60,7 @@ class Page:
     body: bytes
     etag: str
     slug: str = ""
+    gzipped: bool = False  # `body` is the gzip of the answer (a worker's memory keeps text that way)
 
 
 @cache

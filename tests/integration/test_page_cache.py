@@ -187,3 +187,29 @@ def test_many_threads_share_one_cache_safely() -> None:
         sys.setswitchinterval(interval)
     assert errors == []
     assert len(cache._items) <= 40 and cache._items.currsize <= cache.max_bytes
+
+
+def test_memory_keeps_text_compressed_and_serves_gzip_to_who_accepts_it(
+    client: FlaskClient, app: Flask
+) -> None:
+    import gzip
+
+    slug = publish_demo(client)
+    visitor = app.test_client()
+    plain = visitor.get(f"/s/{slug}")
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    kept = app.extensions["fanapp.page_cache"].get(f"http|localhost|/s/{slug}|")
+    assert kept.gzipped and len(kept.body) * 3 < len(plain.data)  # memory holds it compressed
+    again = visitor.get(f"/s/{slug}")
+    assert again.data == plain.data and "Content-Encoding" not in again.headers
+    zipped = visitor.get(f"/s/{slug}", headers={"Accept-Encoding": "br, gzip;q=0.9"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == plain.data
+    assert zipped.headers["ETag"] != plain.headers["ETag"]  # another representation
+    assert int(zipped.headers["Content-Length"]) == len(zipped.data)
+    unchanged = visitor.get(
+        f"/s/{slug}", headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}
+    )
+    assert unchanged.status_code == 304
+    refused = visitor.get(f"/s/{slug}", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
