@@ -9,7 +9,7 @@ BENCHMARKS = (
     "bench.engine_eval",
     "bench.duet",
     "bench.share_image",
-    "bench.share_page",
+    "bench.public_surfaces",
     "bench.funnel",
     "bench.export_parse",
     "bench.page_weight",
