@@ -36,6 +36,11 @@ def test_saved_files_are_private_and_found_again_by_key(root: Path) -> None:
         uploads.files(key, names)
 
 
+def test_long_names_are_cut_to_their_last_400_characters() -> None:
+    _, names = uploads.save([("x" * 10_000 + "/Streaming_History_Audio_2024_0.json", io.BytesIO(b"[]"))])
+    assert len(names[0]) == 400 and names[0].endswith("/Streaming_History_Audio_2024_0.json")
+
+
 @pytest.mark.parametrize("key", ["", "..", "../etc", "a/b", "x" * 10, None, 5])
 def test_malformed_keys_find_and_remove_nothing(root: Path, key: object) -> None:
     kept, names = uploads.save([("a.json", io.BytesIO(b"[]"))])
