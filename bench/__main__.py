@@ -13,6 +13,7 @@ BENCHMARKS = (
     "bench.funnel",
     "bench.export_parse",
     "bench.page_weight",
+    "bench.connect_spike",
 )
 
 

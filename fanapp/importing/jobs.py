@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import secrets
 import time
@@ -42,8 +43,11 @@ log = logging.getLogger(__name__)
 QUEUE = "fanapp"
 # A job waits at most this long for Spotify to lift a pause; longer waits fail honestly instead.
 MAX_DEFER = timedelta(hours=1)
-# How long a job may wait for room in the app's Spotify call budget before it gives up.
-BUDGET_WAIT = 20.0
+# How long a job may wait for room in the app's Spotify call budget before it gives up (and is
+# deferred). Longer than the budget's 30 s window: a job that keeps its worker and its place keeps the
+# queue in order, which is what makes the progress page's wait honest; shorter than the watchdog's
+# IMPORT_STALL_SECONDS.
+BUDGET_WAIT = 60.0
 
 
 def queue(settings: Settings) -> Queue:
@@ -383,11 +387,15 @@ def record_duration(settings: Settings, seconds: float) -> None:
 
 
 def wait(settings: Settings, listener: Listener, position: int | None) -> Wait | None:
-    """The honest wait of a queued Spotify import (None when it is not queued, or nothing is known).
+    """The honest wait of a queued import (None when it is not queued, or nothing is known).
 
-    Imports ahead of it (queued before it and running now) go `IMPORT_WORKERS` at a time, each taking
-    about the recent average; and every import spends `calls_per_import` calls from a budget that
-    refills at SPOTIFY_CALL_BUDGET calls per 30 s. Whichever is slower is the wait.
+    Workers: `IMPORT_WORKERS` run at once; the running ones are on average half done, so the first
+    frees in half an import, and every `IMPORT_WORKERS` imports queued ahead cost one more import's
+    time (the recent average, measured by the workers). Budget (Spotify imports): every import spends
+    `calls_per_import` calls (a running one half of them still); beyond what the window has left they
+    wait for its calls to leave it (the oldest in `seconds_until_room`, then a window of
+    SPOTIFY_CALL_BUDGET calls per 30 s). Whichever is slower is the wait, plus half a second for the
+    page's next poll.
     """
     if position is None or not settings.redis_url:
         return None
@@ -397,13 +405,24 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
         conn = redis_client(settings.redis_url)
         duration = float(conn.get(settings.redis_prefix + DURATION_KEY) or DEFAULT_DURATION)
         running = queue(settings).started_job_registry.count
-        room = budget_for(settings).remaining("spotify")
+        budget = budget_for(settings)
+        room, refill = budget.remaining("spotify"), budget.seconds_until_room("spotify")
     except Exception:  # Redis trouble: no estimate rather than a wrong one
         return None
-    ahead = position - 1 + running
-    by_workers = (ahead // settings.import_workers + 1) * duration
+    workers = settings.import_workers
+    ahead = position - 1
+    free = max(0, workers - running)
+    # A free worker takes it at once; else the first running import ends in half an import's time.
+    starts = 0.0 if ahead < free else duration / 2 + ((ahead - free) // workers) * duration
+    by_workers = starts + duration
     by_budget = 0.0
     if (listener.source or "") == "spotify" and settings.spotify_budget > 0:
-        needed = (ahead + 1) * calls_per_import(settings)
-        by_budget = max(0, needed - room) * WINDOW / settings.spotify_budget + duration
-    return Wait(seconds=max(1, round(max(by_workers, by_budget))), budget_bound=by_budget > by_workers)
+        calls = calls_per_import(settings)
+        needed = (ahead + 1) * calls + running * calls / 2
+        if needed > room:
+            # A moving window: room comes back when the calls in it leave, the oldest in `refill`
+            # seconds, and a spike's calls leave together, one window after they were made.
+            windows = math.ceil((needed - room) / settings.spotify_budget)
+            by_budget = refill + (windows - 1) * WINDOW + duration
+    seconds = max(by_workers, by_budget) + 0.5
+    return Wait(seconds=max(1, round(seconds)), budget_bound=by_budget > by_workers)

@@ -203,18 +203,20 @@ def guarded_session(
     *,
     wait: float = 0.0,
     pauses: PauseStore | None = None,
+    counted: bool = True,
     **options: Any,
 ) -> GuardedSession:
     """A session for `upstream` with the app's pause store and (for Spotify) its call budget.
 
-    `pauses` replaces the app's store (tests); `options` are `GuardedSession`'s (timeout, deadline, …);
-    the timeout defaults to `UPSTREAM_TIMEOUT`.
+    `pauses` replaces the app's store (tests); `counted=False`: calls honour the pause flag but take
+    nothing from the budget (Spotify's accounts service, which its Web API window does not count);
+    `options` are `GuardedSession`'s (timeout, deadline, …); the timeout defaults to `UPSTREAM_TIMEOUT`.
     """
     options.setdefault("timeout", settings.upstream_timeout)
     return GuardedSession(
         upstream,
         pauses=pauses if pauses is not None else pause_store(settings),
-        budget=budget_of(settings, upstream),
+        budget=budget_of(settings, upstream) if counted else None,
         wait=wait,
         **options,
     )

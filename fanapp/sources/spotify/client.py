@@ -26,14 +26,14 @@ class SpotifyAuthError(SourceError):
         self.error = error
 
 
-def http_session(settings: Settings, wait: float = 0.0) -> requests.Session:
+def http_session(settings: Settings, wait: float = 0.0, *, counted: bool = True) -> requests.Session:
     """The guarded session every spotipy client and OAuth manager of the app calls through.
 
     Not spotipy's own urllib3 `Retry`: it sleeps inside the web worker on a 429 and reports a 5xx burst
     as a 429. The guarded session retries a 5xx burst under the app's one policy, refuses calls while
     Spotify has paused us, and takes every attempt from the app's call budget.
     """
-    return guarded_session(settings, "spotify", wait=wait)
+    return guarded_session(settings, "spotify", wait=wait, counted=counted)
 
 
 def client(settings: Settings, access_token: str, *, budget_wait: float = 0.0) -> spotipy.Spotify:

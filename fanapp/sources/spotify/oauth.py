@@ -43,7 +43,11 @@ def oauth_manager(
         redirect_uri=settings.spotify_redirect_uri,
         scope=" ".join(scopes),
         cache_handler=MemoryCacheHandler(),
-        requests_session=http_session(settings),
+        # The accounts service (code exchange, refresh) is not the Web API: Spotify's rolling 30 s limit
+        # counts Web API calls, so these take nothing from SPOTIFY_CALL_BUDGET (each exchange needs a
+        # visitor's consent and is limited per client by RATE_LIMIT_CONNECT); a pause still stops them.
+        # Counted, a connect spike's exchanges spent the window and the next visitors' callbacks failed.
+        requests_session=http_session(settings, counted=False),
         requests_timeout=settings.upstream_timeout,
         open_browser=False,
     )
