@@ -217,3 +217,20 @@ def test_a_job_outside_a_request_sends_its_count_to_redis_at_once(app: Flask) ->
     assert [(f.decode().split("\x1f"), int(n)) for f, n in fields] == [
         (["autumn", "", "spotify", "imports"], 1)
     ]
+
+
+def test_a_published_duet_counts_as_a_duet_of_its_campaign(database_url: str) -> None:
+    # Without Redis (imports run inline, counts wait in the process until a flush).
+    from tests.integration.test_duets import come_in_for_duet, publish_original
+
+    app = create_app(make_settings(database_url, admin_token=TOKEN, limit_admin_login="1000 per minute"))
+    slug, _ = publish_original(app.test_client())
+    friend = app.test_client()
+    builder_url = come_in_for_duet(friend, slug, "a", query="?utm_campaign=duets&utm_source=friend")
+    token = csrf_from(friend.get(builder_url).get_data(as_text=True))
+    r = friend.post(builder_url + "/publish", data={"csrf_token": token})
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+    _header, rows = read_csv(operator(app))
+    duets = next(r for r in rows if r["campaign"] == "duets")
+    assert (duets["published"], duets["duets"], duets["starts"], duets["imports"]) == ("1", "1", "1", "1")
+    app.extensions["fanapp.engine"].dispose()
