@@ -64,6 +64,8 @@ class Run:
     idle_samples: int = 0
     samples: int = 0
     calls: int = 0
+    import_seconds: float = float("nan")  # the workers' own average import duration (jobs.DURATION_KEY)
+    load: float = float("nan")  # the machine's 1-minute load average at the end (2 cores, shared)
 
     def durations(self) -> list[float]:
         return sorted(v.builder_at - v.started for v in self.visits if v.builder_at is not None)
@@ -215,6 +217,10 @@ def _one_run(workers: int, budget: int) -> Run:
             stop.set()
             sampler.join(5)
             run.calls = len(fake.calls)
+            run.load = os.getloadavg()[0]
+            with redis.Redis.from_url(REDIS_URL) as conn:
+                measured = conn.get(prefix + "import-seconds")
+            run.import_seconds = float(measured) if measured else float("nan")
     finally:
         for proc in procs:
             _stop(proc)
@@ -253,19 +259,22 @@ def _quantile(values: list[float], q: float) -> float:
 
 def _report(run: Run) -> float:
     took = run.durations()
-    errors = [v.error for v in run.visits if v.error]
+    errors = [v.error.split(" at ")[0] for v in run.visits if v.error]
     shown = [v for v in run.visits if v.shown_wait is not None and v.builder_at is not None]
     ratios = sorted((v.builder_at - v.shown_at) / v.shown_wait for v in shown if v.shown_wait)  # type: ignore[operator]
     within = sum(1 for r in ratios if 1 / 1.3 <= r <= 1.3)
     done = len(took) or 1
+    kinds = "(" + ",".join(sorted(set(errors))) + ")" if errors else ""
     print(
         f"connect_spike workers={run.workers} budget={run.budget} visitors={len(run.visits)} "
-        f"builders={len(took)} errors={len(errors)} p50_s={_quantile(took, 0.5):.1f} "
+        f"builders={len(took)} errors={len(errors)}{kinds} "
+        f"p50_s={_quantile(took, 0.5):.1f} "
         f"p90_s={_quantile(took, 0.9):.1f} max_s={(took[-1] if took else float('nan')):.1f} "
         f"idle_worker_samples={run.idle_samples}/{run.samples} "
         f"waits_within_30pct={within}/{len(ratios)} "
         f"wait_ratio_median={(statistics.median(ratios) if ratios else float('nan')):.2f} "
-        f"spotify_calls_per_import={run.calls / done:.1f}",
+        f"spotify_calls_per_import={run.calls / done:.1f} import_s={run.import_seconds:.2f} "
+        f"load={run.load:.1f}",
         flush=True,
     )
     return _quantile(took, 0.9)
