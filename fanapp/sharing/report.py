@@ -16,6 +16,14 @@ from fanapp.site.limits import limiter, report_limit
 bp = Blueprint("report", __name__)
 
 
+@bp.after_request
+def _not_shared(response: Response) -> Response:
+    # It lives under /s/ beside the cached public pages, but it carries a visitor's CSRF token (and
+    # session cookie): no shared cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/s/<slug>/report", methods=["GET", "POST"])
 @limiter.limit(report_limit, methods=["POST"])
 def report(slug: str) -> Response | str | tuple[str, int]:

@@ -46,7 +46,7 @@ def operator(app: Flask) -> FlaskClient:
 def report(client: FlaskClient, slug: str, reason: str = "hateful") -> int:
     """Report an episode as a visitor does: the link, the form, the post."""
     page = client.get(f"/s/{slug}/report")
-    assert page.status_code == 200
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     r = client.post(
         f"/s/{slug}/report", data={"csrf_token": csrf_from(page.get_data(as_text=True)), "reason": reason}
     )
