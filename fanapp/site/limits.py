@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, abort
+from flask import Flask, abort, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from fanapp import config
 from fanapp.config import Settings
 from fanapp.site import errors
+from fanapp.upstream.shared import Breaker
 
 # One Limiter for the process, bound to the app in `init_app`; the decorators below read their limits
 # from the settings at request time, so tests and operators can change them without code.
@@ -57,7 +58,11 @@ def count_miss() -> None:
     on release day) never pay for a limiter round trip, and a visitor behind a shared address is never
     blocked from real links by someone else's guessing.
     """
-    if not limiter.enabled:
+    # The guess limit runs on public 404s: once its store has failed, skip it for a few seconds (it
+    # fails open) rather than make every unknown address wait for the store's timeout while Redis is
+    # stalled. One breaker per app (`init_app`).
+    breaker: Breaker = current_app.extensions["fanapp.misses_breaker"]
+    if not limiter.enabled or not breaker.allow():
         return
     settings = config.current()
     scope = (settings.redis_prefix + "limits", "missing", get_remote_address())
@@ -66,6 +71,7 @@ def count_miss() -> None:
             allowed = limiter.limiter.hit(item, *scope)
             reset, _left = limiter.limiter.get_window_stats(item, *scope)
         except RedisError:  # the shared store is down: answer the 404, as the other limits fail open
+            breaker.failed()
             return
         if not allowed:
             _too_many(max(1, int(reset - time.time())))
@@ -92,6 +98,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
     )
     limiter.init_app(app)
+    app.extensions["fanapp.misses_breaker"] = Breaker()
     # There are no app-wide or default limits here, only per-route ones, and Flask-Limiter's route
     # decorators check those themselves: its global before-request check would only cost every other
     # page (share pages on release day) a quarter of its time, so it is taken out.

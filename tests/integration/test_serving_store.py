@@ -173,6 +173,25 @@ def test_redis_in_trouble_pages_answer_and_take_downs_hold(
             assert worker.test_client().get(f"/s/{keep}").status_code == 200
 
 
+def test_the_guess_limit_asks_a_stalled_redis_once_then_skips_it_for_a_while(
+    shared: Settings, server: PrivateRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = _worker(shared)
+    now = [0.0]
+    a.extensions["fanapp.misses_breaker"].timer = lambda: now[0]  # the breaker's clock, held still
+    limiter_timeout = a.config["RATELIMIT_STORAGE_OPTIONS"]["socket_timeout"]
+    waits = RedisWaits(monkeypatch, server.port)
+    server.stall()
+    try:
+        assert [a.test_client().get(f"/s/no-such-{i}").status_code for i in range(5)] == [404] * 5
+        assert waits.timeouts.count(limiter_timeout) == 1  # the first miss asked; the others did not
+        now[0] += 60  # the cool-down is over: the next miss asks again
+        assert a.test_client().get("/s/no-such-later").status_code == 404
+        assert waits.timeouts.count(limiter_timeout) == 2
+    finally:
+        server.resume()
+
+
 def test_embed_variants_are_stored_as_they_render(shared: Settings) -> None:
     a = _worker(shared)
     slug = publish_demo(a.test_client())
