@@ -9,6 +9,7 @@ what to change. The blocked words are matched after Unicode normalisation and lo
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -87,6 +88,12 @@ class ContentPack:
     blocked: BlockList
     archetypes: dict[str, ArchetypeCopy] = field(default_factory=dict)
     source: str = "bundled"
+
+    def digest(self) -> str:
+        """A short digest of everything the pack puts on a page or an image (stored renders key on it)."""
+        archetypes = sorted((k, a.name, a.description) for k, a in self.archetypes.items())
+        parts = (sorted(self.copy.items()), sorted(self.theme.items()), archetypes)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
     @property
     def is_bundled(self) -> bool:

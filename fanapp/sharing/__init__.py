@@ -18,7 +18,11 @@ def init_app(app: Flask) -> None:
     for module in (share, embed, images, report):
         app.register_blueprint(module.bp)
     image_cache = images.init_app(app)
-    serving = pagecache.Serving(settings, image_dir=Path(app.instance_path) / "cache" / "public")
+    stored = Path(app.instance_path) / "cache" / "public"
+    pack = app.extensions["fanapp.content"]
+    if not pack.is_bundled:  # what was rendered under another pack's words and colours is not served again
+        stored = stored / f"pack-{pack.digest()}"
+    serving = pagecache.Serving(settings, image_dir=stored)
     app.extensions["fanapp.serving"] = serving
     app.extensions["fanapp.page_cache"] = serving.pages
     app.wsgi_app = pagecache.PublicPages(app.wsgi_app, serving, public_base_url=settings.public_base_url)  # type: ignore[method-assign]

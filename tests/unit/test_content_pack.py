@@ -114,3 +114,11 @@ def test_harmless_names_pass(name: str) -> None:
 def test_any_text_folds_without_error(text: str) -> None:
     assert isinstance(skeleton(text), str)
     BLOCKED.found_in(text)
+
+
+def test_the_digest_follows_what_the_pack_shows() -> None:
+    data = bundled()
+    same = content.parse(bundled(), source="a.toml").digest()
+    assert content.parse(data, source="b.toml").digest() == same  # where it was read from does not matter
+    data["copy"]["tagline"] = "Another line."
+    assert content.parse(data, source="a.toml").digest() != same
