@@ -103,7 +103,7 @@ def _visit(base: str, visit: Visit) -> None:
             shown = WAIT.search(where.text)
             if shown and visit.shown_wait is None:
                 visit.shown_wait, visit.shown_at = float(shown.group(1)), time.monotonic()
-            time.sleep(0.5)  # the page polls every second; half a second measures the end closer
+            time.sleep(1.0)  # as the page polls (htmx, every second)
             where = web.get(where.url, allow_redirects=False, timeout=30)
         visit.error = "no builder in time"
     except (requests.RequestException, KeyError, IndexError) as exc:

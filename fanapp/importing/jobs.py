@@ -392,8 +392,8 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
     Workers: `IMPORT_WORKERS` run at once; the running ones are on average half done, so the first
     frees in half an import, and every `IMPORT_WORKERS` imports queued ahead cost one more import's
     time (the recent average, measured by the workers). Budget (Spotify imports): every import spends
-    `calls_per_import` calls (a running one half of them still); beyond what the window has left they
-    wait for its calls to leave it (the oldest in `seconds_until_room`, then a window of
+    `calls_per_import` calls (a running one too: it waits at its first ones); beyond what the window
+    has left they wait for its calls to leave it (the oldest in `seconds_until_room`, then a window of
     SPOTIFY_CALL_BUDGET calls per 30 s). Whichever is slower is the wait, plus half a second for the
     page's next poll.
     """
@@ -418,7 +418,9 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
     by_budget = 0.0
     if (listener.source or "") == "spotify" and settings.spotify_budget > 0:
         calls = calls_per_import(settings)
-        needed = (ahead + 1) * calls + running * calls / 2
+        # Running imports still need nearly all their calls when the budget is the limit: they wait
+        # at their first ones (half of them was measured to under-estimate by a quarter).
+        needed = (ahead + 1 + running) * calls
         if needed > room:
             # A moving window: room comes back when the calls in it leave, the oldest in `refill`
             # seconds, and a spike's calls leave together, one window after they were made.
