@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from fanapp import engine as eng
 from fanapp import episodes
-from fanapp.data.models import Character, Episode, EpisodeSong, Track
+from fanapp.data.models import Character, Episode, EpisodeSong, Listener, Track
 from fanapp.tracks import SongFields
 
 KEYS = ("a", "b")
@@ -126,16 +126,35 @@ def start(
     if star not in KEYS:
         raise DuetRefused("Choose which character you co-star with.", 404)
     original = _original(session, slug)
+    # The friend's row is locked first (as `episodes.first_draft` does), so two polls that find the
+    # import done at once still make one duet: the second waits, then finds the first one's draft.
+    session.exec(
+        select(Listener)
+        .where(Listener.id == listener_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     made = existing(session, listener_id=listener_id, slug=slug)
     if made is not None and made.id is not None:
+        session.commit()  # release the lock
         return made.id
     chosen = episodes.soundtrack(session, original, star)
     chosen_character = episodes.characters(session, original).get(star)
     if not chosen or chosen_character is None:
+        session.rollback()  # release the lock
         raise DuetRefused("That character has no songs to co-star with.", 404)
     given = _given(session, chosen)
-    tracks = {t.source_id: t for t in session.exec(select(Track).where(Track.listener_id == listener_id))}
-    duet = eng.complement(given, [episodes.profile(t) for t in tracks.values()])
+    # By the engine's id (`stable_id`), which the placements name, as `episodes.propose` does.
+    profiles = {}
+    tracks = {}
+    for t in session.exec(select(Track).where(Track.listener_id == listener_id)):
+        p = episodes.profile(t)
+        profiles[p.stable_id], tracks[p.stable_id] = p, t
+    try:
+        duet = eng.complement(given, list(profiles.values()))
+    except eng.EngineError:
+        session.rollback()  # release the lock
+        raise
     episode = Episode(
         listener_id=listener_id,
         basis=duet.basis,
