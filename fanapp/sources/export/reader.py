@@ -60,7 +60,7 @@ CHUNK: Final = 4 * 1024
 BLOCK: Final = 64 * 1024
 
 _WS: Final = b" \t\r\n"
-MAGIC: Final = (
+_MAGIC: Final = (
     (b"\x89PNG", "an image (PNG)"),
     (b"\xff\xd8\xff", "an image (JPEG)"),
     (b"GIF8", "an image (GIF)"),
@@ -68,6 +68,7 @@ MAGIC: Final = (
     (b"\x1f\x8b", "a gzip archive"),
     (b"PK\x03\x04", "a zip archive"),
 )
+NOT_A_LIST: Final = "{label} is not a JSON list, so it cannot be Spotify history. Nothing was kept."
 _CONTAINERS: Final = frozenset((dict, list))
 _BRACKET: Final = re.compile(rb"[\[{]")
 _UNCHANGED: Final = "Please upload the files exactly as Spotify sent them."
@@ -79,6 +80,13 @@ _PARSER_WORDS: Final = (
     (("after array element",), "a comma is missing between entries"),
     (("overflow",), "a number in it is too large"),
 )
+
+
+def refuse_not_json(head: bytes, label: str) -> None:
+    """Refuse a file whose first bytes are those of an image, a document or an archive (`_MAGIC`)."""
+    what = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    if what is not None:
+        raise ExportError(f"{label} is {what}, not a Spotify history JSON file. Nothing was kept.")
 
 
 class NotAList(Exception):
@@ -285,9 +293,7 @@ class JsonArray:
 
         # The first bytes say what the file is: a list, an object, or not JSON at all.
         data = source.take(CHUNK)
-        what = next((name for magic, name in MAGIC if data.startswith(magic)), None)
-        if what is not None:
-            raise ExportError(f"{label} is {what}, not a Spotify history JSON file. Nothing was kept.")
+        refuse_not_json(data, label)
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
         source.check_text(data)
@@ -299,9 +305,7 @@ class JsonArray:
         if head[:1] == b"{":
             raise NotAList
         if head[:1] != b"[":
-            raise ExportError(
-                f"{label} is not a JSON list, so it cannot be Spotify history. Nothing was kept."
-            )
+            raise ExportError(NOT_A_LIST.format(label=label))
 
         source.hold(head)
         source.mark = source.fed

@@ -30,7 +30,7 @@ from fanapp.sources.export.plays import (
     Plays,
     read_entries,
 )
-from fanapp.sources.export.reader import BLOCK, MAGIC, JsonArray, NotAList
+from fanapp.sources.export.reader import BLOCK, NOT_A_LIST, JsonArray, NotAList, refuse_not_json
 
 CHUNK: Final = 1 * MB  # copying a zip that is not seekable
 CHUNK_PEEK: Final = 4 * 1024  # the first bytes of a file, to tell what it is
@@ -427,16 +427,10 @@ def check_files(files: Iterable[tuple[str, BinaryIO]], limits: ExportLimits) -> 
                 with zipfile.ZipFile(stream) as archive:
                     candidates += len(check._zip_members(archive, label))
             elif name.lower().endswith(".json") or _file_kind(name) is not None:
-                what = next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
-                if what is not None:
-                    raise ExportError(
-                        f"{label} is {what}, not a Spotify history JSON file. Nothing was kept."
-                    )
+                refuse_not_json(head, label)
                 first = head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:1]
                 if first not in (b"[", b"{", b""):
-                    raise ExportError(
-                        f"{label} is not a JSON list, so it cannot be Spotify history. Nothing was kept."
-                    )
+                    raise ExportError(NOT_A_LIST.format(label=label))
                 candidates += 1
             stream.seek(0)
     if not candidates:
