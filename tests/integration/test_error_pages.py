@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from bs4 import BeautifulSoup
 from flask import Flask, abort, request
 from flask.testing import FlaskClient
@@ -49,7 +53,8 @@ def _with_test_routes(app: Flask) -> Flask:
 @pytest.fixture
 def live_app(database_url: str) -> Iterator[Flask]:
     """An app as in production (errors are not re-raised to the test), with routes that fail on purpose."""
-    application = _with_test_routes(create_app(make_settings(database_url, limit_connect="2 per minute")))
+    settings = make_settings(database_url, limit_connect="2 per minute", limit_search="10000 per minute")
+    application = _with_test_routes(create_app(settings))
     application.testing = False
     yield application
     application.extensions["fanapp.engine"].dispose()
@@ -314,3 +319,17 @@ def test_nul_bytes_never_reach_postgresql(pg_url: str) -> None:
         assert "A\x00B" not in renamed
     finally:
         application.extensions["fanapp.engine"].dispose()
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(min_size=1, max_size=30))
+def test_any_search_text_is_a_page_or_a_400_never_a_500(live_app: Flask, text: str) -> None:
+    """Whatever a visitor types into the pick search: a control character is a 400 that says so, and any
+    other text is an ordinary page (the limits are off here)."""
+    r = live_app.test_client().get("/pick/", query_string={"q": text})
+    has_control = any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text)
+    if has_control:
+        assert r.status_code == 400
+        assert "control character" in r.get_data(as_text=True)
+    else:
+        assert r.status_code == 200, (repr(text), r.status_code)
