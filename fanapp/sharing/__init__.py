@@ -26,8 +26,13 @@ def init_app(app: Flask) -> None:
     app.extensions["fanapp.serving"] = serving
     app.extensions["fanapp.page_cache"] = serving.pages
     app.wsgi_app = pagecache.PublicPages(app.wsgi_app, serving, public_base_url=settings.public_base_url)  # type: ignore[method-assign]
-    # Outside the page cache, so replayed pages are counted too.
-    app.wsgi_app = counting.CountViews(app.wsgi_app, app.extensions["fanapp.funnel"])  # type: ignore[method-assign]
+    # Outside the page cache, so replayed pages are counted too; behind a cache tier, pages count
+    # themselves with a beacon instead (`counting.beacon`), and only images are counted here.
+    app.wsgi_app = counting.CountViews(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions["fanapp.funnel"], images_only=bool(settings.cdn_purge_url)
+    )
+    app.register_blueprint(counting.bp)
+    app.extensions["fanapp.csrf"].exempt(counting.beacon)  # an anonymous aggregate count: nothing to forge
 
     def forget(_app: Flask, *, slugs: list[str]) -> None:
         # Every copy of a taken-down episode goes: in every worker, in the stores, in the cache tier.

@@ -14,8 +14,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from flask import Blueprint, abort, current_app, request
+from werkzeug.wrappers import Response
+
+from fanapp import config
 from fanapp.campaigns import Funnel, field_for
 from fanapp.site.campaign import CAMPAIGN_KEYS
+from fanapp.site.limits import limiter
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -45,13 +50,14 @@ def _field(step: str, query: str) -> str:
 class CountViews:
     """WSGI middleware: count shown share pages, embeds and images, then pass everything on unchanged."""
 
-    def __init__(self, app: WSGIApplication, funnel: Funnel) -> None:
+    def __init__(self, app: WSGIApplication, funnel: Funnel, *, images_only: bool = False) -> None:
         self.app = app
         self.funnel = funnel
+        self.images_only = images_only  # behind a cache tier: pages count by beacon
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         step = step_of(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "GET" else None
-        if step is None:
+        if step is None or (self.images_only and step != "image_views"):
             return self.app(environ, start_response)
 
         def counted(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -60,3 +66,33 @@ class CountViews:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, counted)
+
+
+# -- behind an outside cache: a beacon ---------------------------------------------------------------
+# With a cache tier in front (CDN_PURGE_URL set), repeat views of share pages and embeds are answered
+# by Varnish or the CDN and never reach this layer. Those pages then carry count.js, which posts the
+# page's path and query here once per view; the WSGI layer above stops counting them, so no view is
+# counted twice. Images have no script: behind a cache tier their views are the tier's to count.
+
+bp = Blueprint("counting", __name__)
+BEACON_LIMIT = "120 per minute"
+
+
+@bp.app_template_global()
+def beacon_mode() -> bool:
+    """True when a cache tier is configured, so views are counted by the page's beacon."""
+    return bool(config.current().cdn_purge_url)
+
+
+@bp.post("/count")
+@limiter.limit(BEACON_LIMIT)
+def beacon() -> Response:
+    """One view of a share page or an embed (fields `p`: its path, `q`: its query). Answers 204."""
+    if not beacon_mode():
+        abort(404)
+    step = step_of(request.form.get("p", "")[:200])
+    if step in ("share_views", "embed_views"):
+        current_app.extensions["fanapp.funnel"].add(_field(step, request.form.get("q", "")[:1024]))
+    response = Response(status=204)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -50,3 +50,15 @@ def test_report_dashboard_and_reports_pages(serve_app: ServeApp, open_tab: OpenT
     tab.guard.expect(rf"/s/{slug}")  # the share page answers 410 now, on purpose
     response = page.goto(f"{site.url}/s/{slug}")
     assert response is not None and response.status == 410
+
+
+def test_behind_a_cache_tier_the_share_page_counts_itself(serve_app: ServeApp, open_tab: OpenTab) -> None:
+    site = serve_app(lambda _server: {"cdn_purge_url": "http://127.0.0.1:9/"})
+    slug = site.publish_demo()
+    tab = open_tab("phone")
+    with tab.page.expect_request(lambda r: r.url.endswith("/count") and r.method == "POST") as beacon:
+        tab.goto(f"{site.url}/s/{slug}?utm_campaign=summer&utm_source=insta")
+    body = beacon.value.post_data or ""
+    assert f"p=%2Fs%2F{slug}" in body and "utm_campaign%3Dsummer" in body
+    assert tab.context.cookies() == []
+    tab.assert_clean()

@@ -234,3 +234,35 @@ def test_a_published_duet_counts_as_a_duet_of_its_campaign(database_url: str) ->
     duets = next(r for r in rows if r["campaign"] == "duets")
     assert (duets["published"], duets["duets"], duets["starts"], duets["imports"]) == ("1", "1", "1", "1")
     app.extensions["fanapp.engine"].dispose()
+
+
+def test_behind_a_cache_tier_pages_count_by_beacon_and_once(database_url: str) -> None:
+    app = create_app(
+        make_settings(
+            database_url,
+            admin_token=TOKEN,
+            limit_admin_login="1000 per minute",
+            cdn_purge_url="http://127.0.0.1:9/",  # a cache tier is configured (never reached here)
+        )
+    )
+    slug = journey(app, SUMMER)
+    visitor = app.test_client()
+    page = visitor.get(f"/s/{slug}?{SUMMER}").get_data(as_text=True)
+    assert "js/count.js" in page and "js/count.js" in visitor.get(f"/embed/s/{slug}").get_data(as_text=True)
+    visitor.get(f"/s/{slug}.png?{SUMMER}")  # images are still counted on the way through
+    for _ in range(3):  # what count.js posts, once per view (the tier answered the page itself)
+        r = visitor.post("/count", data={"p": f"/s/{slug}", "q": SUMMER})
+        assert r.status_code == 204 and "Set-Cookie" not in r.headers
+    visitor.post("/count", data={"p": f"/embed/s/{slug}", "q": WINTER})
+    visitor.post("/count", data={"p": "/admin/", "q": SUMMER})  # not a view: ignored
+    _header, rows = read_csv(operator(app))
+    by = {r["campaign"]: r for r in rows}
+    assert by["summer"]["share_views"] == "3" and by["summer"]["image_views"] == "1"
+    assert by["winter"]["embed_views"] == "1"
+    app.extensions["fanapp.engine"].dispose()
+
+
+def test_without_a_cache_tier_there_is_no_beacon(app: Flask) -> None:
+    client = app.test_client()
+    assert client.post("/count", data={"p": "/s/x", "q": ""}).status_code == 404
+    assert "js/count.js" not in client.get(f"/s/{journey(app, SUMMER)}").get_data(as_text=True)
