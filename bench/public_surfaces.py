@@ -257,12 +257,13 @@ def _uncached(base: str, slugs: list[str], pattern: str) -> float:
 def _fill_store(base: str, redis_url: str, slugs: list[str], surfaces: dict[str, str]) -> None:
     """Render each surface of the first episode through the app, then copy its stored answer to every
     other slug (slug substituted, ETag recomputed), as if each had been rendered at publish."""
+    import gzip
     import hashlib
 
     import redis
 
     from fanapp.sharing import store
-    from fanapp.sharing.pagecache import PageCache, PublicPages
+    from fanapp.sharing.pagecache import PageCache, PublicPages, squeeze
 
     keyer = PublicPages(lambda e, s: [], PageCache(), public_base_url=PUBLIC_BASE)  # type: ignore[arg-type]
     conn = redis.Redis.from_url(redis_url)
@@ -275,12 +276,16 @@ def _fill_store(base: str, redis_url: str, slugs: list[str], surfaces: dict[str,
         template = conn.get(namespace + key)
         assert template, f"the app did not store {path}"
         pipe = conn.pipeline(transaction=False)
+        stored = store.decode(template)
+        assert stored is not None
+        raw = gzip.decompress(stored.body) if stored.gzipped else stored.body
         for n, slug in enumerate(slugs[1:], 1):
-            page = store.decode(template.replace(first.encode(), slug.encode()))
-            assert page is not None
-            etag = '"' + hashlib.sha256(page.body).hexdigest()[:32] + '"'
-            headers = tuple((k, etag if k.lower() == "etag" else v) for k, v in page.headers)
-            copy = store.Page(headers, page.body, etag, slug)
+            body = raw.replace(first.encode(), slug.encode())
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            headers = tuple(
+                (k, etag if k.lower() == "etag" else v.replace(first, slug)) for k, v in stored.headers
+            )
+            copy = squeeze(store.Page(headers, body, etag, slug))
             path, _, query = pattern.format(slug).partition("?")
             full = namespace + keyer.key({"PATH_INFO": path, "QUERY_STRING": query})
             pipe.set(full, store.encode(copy), ex=store.STORE_SECONDS)

@@ -77,7 +77,7 @@ def build_id() -> str:
 
 def encode(page: Page) -> bytes:
     """A page as bytes: its headers as one JSON line, then the body."""
-    head = json.dumps([page.slug, page.etag, page.headers], separators=(",", ":")).encode()
+    head = json.dumps([page.slug, page.etag, page.headers, page.gzipped], separators=(",", ":")).encode()
     return head + b"\n" + page.body
 
 
@@ -87,8 +87,8 @@ def decode(data: bytes) -> Page | None:
     if not sep:
         return None
     try:
-        slug, etag, headers = json.loads(head)
-        return Page(tuple((str(k), str(v)) for k, v in headers), body, str(etag), str(slug))
+        slug, etag, headers, gzipped = json.loads(head)
+        return Page(tuple((str(k), str(v)) for k, v in headers), body, str(etag), str(slug), bool(gzipped))
     except (ValueError, TypeError):
         return None
 
