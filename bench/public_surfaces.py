@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
             slugs = _publish(database_url, r.url)
             took = time.perf_counter() - started
             print(f"# public_surfaces: {len(slugs)} episodes published in {took:.0f} s", file=sys.stderr)
+            _cpu(database_url, r.url, slugs)
             script = work / "pick.lua"
             script.write_text(LUA)
             surfaces = {
@@ -242,6 +243,64 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         _drop(name)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _cpu(database_url: str, redis_url: str, slugs: list[str]) -> None:
+    """CPU time of one request through the WSGI stack in this process (no network, no gunicorn): what
+    another process on a shared machine disturbs far less than wall-clock throughput."""
+    from fanapp import create_app
+    from tests.conftest import make_settings
+
+    sys.path.insert(0, str(ROOT))
+    from bench.hello import app as hello
+
+    app = create_app(
+        make_settings(database_url, redis_url=redis_url, redis_prefix="bench:", public_base_url=PUBLIC_BASE)
+    )
+    serving = app.extensions["fanapp.serving"]
+
+    def per_call(
+        wsgi: object, path: str, *, gzip_ok: bool = False, forget: bool = False, n: int = 2000
+    ) -> float:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "x",
+            "SERVER_PORT": "80",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": None,
+            "HTTP_HOST": "x",
+        }
+        if gzip_ok:
+            environ["HTTP_ACCEPT_ENCODING"] = "gzip"
+        times = []
+        for _ in range(n):
+            if forget:
+                serving.pages.clear()
+            c0 = time.thread_time()
+            body = wsgi(dict(environ), lambda *a: None)  # type: ignore[operator]
+            b"".join(body)
+            times.append((time.thread_time() - c0) * 1e6)
+        return statistics.median(times)
+
+    import io
+
+    hello_us = per_call(lambda e, s: hello.wsgi_app({**e, "wsgi.input": io.BytesIO()}, s), "/")
+    share = f"/s/{slugs[0]}"
+    app.test_client().get(share)  # rendered and stored
+    lines = {
+        "memory_hit": per_call(app.wsgi_app, share),
+        "memory_hit_gzip": per_call(app.wsgi_app, share, gzip_ok=True),
+        "store_hit": per_call(app.wsgi_app, share, forget=True, n=500),
+    }
+    for name, us in lines.items():
+        print(
+            f"public_cpu path=share {name}_us={us:.0f} hello_us={hello_us:.0f} "
+            f"ratio_to_hello={hello_us / us:.2f}"
+        )
+    app.extensions["fanapp.engine"].dispose()
+    app.extensions["fanapp.health_engine"].dispose()
 
 
 def _uncached(base: str, slugs: list[str], pattern: str) -> float:
