@@ -144,14 +144,9 @@ def start(
         session.rollback()  # release the lock
         raise DuetRefused("That character has no songs to co-star with.", 404)
     given = _given(session, chosen)
-    # By the engine's id (`stable_id`), which the placements name, as `episodes.propose` does.
-    profiles = {}
-    tracks = {}
-    for t in session.exec(select(Track).where(Track.listener_id == listener_id)):
-        p = episodes.profile(t)
-        profiles[p.stable_id], tracks[p.stable_id] = p, t
+    profiles, tracks = episodes.history_profiles(session, listener_id)
     try:
-        duet = eng.complement(given, list(profiles.values()))
+        duet = eng.complement(given, profiles)
     except eng.EngineError:
         session.rollback()  # release the lock
         raise
@@ -181,25 +176,7 @@ def start(
             EpisodeSong(**copied, episode_id=episode.id, character="a", position=pos, reason=song.reason)
         )
     character = duet.character
-    session.add(
-        Character(
-            episode_id=episode.id,
-            key="b",
-            name=character.name[: episodes.NAME_LIMIT],
-            description=character.description[:300],
-            archetype=character.archetype[:60],
-        )
-    )
-    for pos, placement in enumerate(character.arc):
-        session.add(
-            EpisodeSong.of(
-                tracks[placement.track_id],
-                episode_id=episode.id,
-                character="b",
-                position=pos,
-                reason=placement.reason,
-            )
-        )
+    episodes.add_cast_character(session, episode_id=episode.id, character=character, tracks=tracks)
     episode.mashup = {
         "pairs": [episodes.pair_record(p, finales=n == 0) for n, p in enumerate(duet.mashups)],
         "candidates": {"a": [], "b": list(duet.candidates)},

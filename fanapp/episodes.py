@@ -229,46 +229,58 @@ def history_size(session: Session, listener_id: int) -> int:
 # -- drafts ------------------------------------------------------------------------------------------
 
 
-def propose(session: Session, *, listener_id: int, campaign: dict[str, str] | None = None) -> int:
-    """A new draft episode cast by the engine from the listener's history; returns its id.
-
-    Raises `EngineError` (a sentence for the visitor) when the history is too small to cast.
-    """
+def history_profiles(session: Session, listener_id: int) -> tuple[list[eng.TrackProfile], dict[str, Track]]:
+    """The listener's history as the engine reads it, and its tracks by the engine's id (`stable_id`),
+    which the engine's placements name."""
     profiles = {}
     tracks = {}
     for t in session.exec(select(Track).where(Track.listener_id == listener_id)):
         p = profile(t)
         profiles[p.stable_id], tracks[p.stable_id] = p, t
-    proposal = eng.propose(list(profiles.values()))
-    renamed = content.current().archetypes
+    return list(profiles.values()), tracks
+
+
+def add_cast_character(
+    session: Session, *, episode_id: int, character: eng.Character, tracks: dict[str, Track]
+) -> None:
+    """Write a character the engine cast (its songs from `tracks`, by the engine's `stable_id`) into a
+    draft: a new episode's two sides, or a duet's side B."""
+    # The campaign's pack may give an archetype its own name and line (by the archetype's id).
+    own = content.current().archetypes.get(character.archetype)
+    session.add(
+        Character(
+            episode_id=episode_id,
+            key=character.key,
+            name=(own.name if own else character.name)[:NAME_LIMIT],
+            description=((own.description if own else "") or character.description)[:300],
+            archetype=character.archetype[:60],
+        )
+    )
+    for pos, placement in enumerate(character.arc):
+        session.add(
+            EpisodeSong.of(
+                tracks[placement.track_id],
+                episode_id=episode_id,
+                character=character.key,
+                position=pos,
+                reason=placement.reason,
+            )
+        )
+
+
+def propose(session: Session, *, listener_id: int, campaign: dict[str, str] | None = None) -> int:
+    """A new draft episode cast by the engine from the listener's history; returns its id.
+
+    Raises `EngineError` (a sentence for the visitor) when the history is too small to cast.
+    """
+    profiles, tracks = history_profiles(session, listener_id)
+    proposal = eng.propose(profiles)
     episode = Episode(listener_id=listener_id, basis=proposal.basis[:200], campaign=dict(campaign or {}))
     session.add(episode)
     session.flush()
     assert episode.id is not None
     for character in (proposal.a, proposal.b):
-        # The campaign's pack may give an archetype its own name and line (by the archetype's id).
-        own = renamed.get(character.archetype)
-        session.add(
-            Character(
-                episode_id=episode.id,
-                key=character.key,
-                name=(own.name if own else character.name)[:NAME_LIMIT],
-                description=((own.description or character.description) if own else character.description)[
-                    :300
-                ],
-                archetype=character.archetype[:60],
-            )
-        )
-        for pos, placement in enumerate(character.arc):
-            session.add(
-                EpisodeSong.of(
-                    tracks[placement.track_id],
-                    episode_id=episode.id,
-                    character=character.key,
-                    position=pos,
-                    reason=placement.reason,
-                )
-            )
+        add_cast_character(session, episode_id=episode.id, character=character, tracks=tracks)
     episode.mashup = {
         "pairs": [pair_record(p, finales=n == 0) for n, p in enumerate(proposal.mashups)],
         "candidates": {"a": list(proposal.candidates[0]), "b": list(proposal.candidates[1])},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from werkzeug.test import EnvironBuilder
 
 from fanapp import create_app
 from fanapp.data import migrate
-from fanapp.data.models import Episode, Track
+from fanapp.data.models import Character, Episode, Track
 from fanapp.importing import jobs
 from tests.conftest import connect_spotify, csrf_from, make_settings, start_demo
 
@@ -96,6 +97,30 @@ def come_in_for_duet(client: FlaskClient, slug: str, star: str = "b", query: str
 
 def test_a_friend_makes_a_duet_with_one_character(app: Flask) -> None:
     duet_journey(app)
+
+
+def test_a_campaign_packs_archetype_names_cast_the_friends_side_too(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Side B of a duet is cast like any episode's side: a pack's own archetype names apply to it."""
+    with open(Path(__file__).parents[2] / "fanapp" / "engine" / "archetypes.json", encoding="utf-8") as f:
+        ids = [a["id"] for a in json.load(f)["archetypes"]]
+    bundled = (Path(__file__).parents[2] / "fanapp" / "content" / "pack.toml").read_text("utf-8")
+    names = "".join(f'[archetypes.{i}]\nname = "Pack {i}"\n\n' for i in ids)
+    pack = tmp_path / "pack.toml"
+    pack.write_text(bundled.replace("[archetypes]\n", "") + "\n" + names, "utf-8")
+    app = create_app(make_settings(database_url, content_pack=str(pack)))
+    try:
+        slug, _ = publish_original(app.test_client())
+        come_in_for_duet(app.test_client(), slug, "a")
+        with Session(app.extensions["fanapp.engine"]) as s:
+            duet = s.exec(select(Episode).where(Episode.duet_of == slug)).one()
+            side_b = s.exec(
+                select(Character).where(Character.episode_id == duet.id, Character.key == "b")
+            ).one()
+        assert side_b.name == f"Pack {side_b.archetype}"
+    finally:
+        app.extensions["fanapp.engine"].dispose()
 
 
 def test_the_duet_journey_on_postgresql(pg_url: str) -> None:
