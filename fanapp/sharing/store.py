@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 GENERATION_KEY = "pages-generation"
 GONE_KEY = "pages-gone"  # sorted set: slug -> the generation its take-down made
 KEEP_NEWS = 100_000  # take-downs remembered in the log (a worker further behind forgets everything)
-STORE_SECONDS = 7 * 86400  # a stored page expires after a week (then it is rendered again)
+# A stored page expires after an hour, then is rendered again (once per slug an hour: cheap). It also
+# bounds the worst case of a take-down whose worker could not reach Redis and died before its retry.
+STORE_SECONDS = 3600
 
 # Store a page only if no take-down happened since its rendering began (the generation read before
 # it): a page rendered from a database read just before a take-down's commit is never stored after it.
