@@ -21,6 +21,7 @@
     if (!error) {
       error = document.createElement("p");
       error.id = "export-error";
+      error.setAttribute("data-testid", "error-message"); // as the server's own refusal (CONTRACT)
       error.className = "notice notice-error";
       error.setAttribute("role", "alert");
       error.setAttribute("tabindex", "-1");

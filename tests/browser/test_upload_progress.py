@@ -123,7 +123,7 @@ def test_files_over_the_limit_are_refused_before_they_travel(
     form.evaluate("form => form.setAttribute('data-max-bytes', String(1024 * 1024))")
     form.locator("input[type=file]").set_input_files(history_file(tmp_path, 2 * 1024 * 1024))
     form.locator("button[type=submit]").click()
-    error = page.locator("#export-error")
+    error = form.get_by_test_id("error-message")  # the contract's id, though the page made it itself
     expect(error).to_be_focused()
     expect(error).to_contain_text("more than the 1 MB we accept")
     assert posts == []  # nothing was sent
