@@ -215,16 +215,18 @@ def of_inviter(session: Session, owners: Sequence[int]) -> list[InvitersDuet]:
 
 
 def take_down(session: Session, *, episode_id: int, owners: Sequence[int]) -> None:
-    """The inviter takes down a duet of one of their episodes: gone everywhere, like an unpublish."""
+    """The inviter takes down a published duet of one of their episodes: gone everywhere, like an
+    unpublish. Only a published one (what "your data" lists): a friend's draft is the friend's alone."""
     episode = session.get(Episode, episode_id)
     if (
         episode is None
         or not episode.duet_of
+        or episode.status != "published"
         or episode.duet_inviter_id is None
         or episode.duet_inviter_id not in owners
     ):
-        raise episodes.NotYours("This is not a duet of one of your episodes.")
-    slug = episode.slug if episode.status == "published" else None
+        raise episodes.NotYours("This is not a published duet of one of your episodes.")
+    slug = episode.slug
     session.delete(episode)
     session.commit()
     episodes.announce_taken_down([slug] if slug else [])

@@ -298,6 +298,20 @@ def test_duets_switched_off_or_unpublished_are_refused_with_a_clear_page(app: Fl
         assert two.get(path).status_code in (404, 410), path
 
 
+def test_the_inviter_cannot_take_down_a_friends_draft(app: Flask) -> None:
+    """The inviter takes down published duets only: a draft (asked for by its id) is the friend's alone."""
+    one, two = app.test_client(), app.test_client()
+    slug, _ = publish_original(one)
+    builder_url = come_in_for_duet(two, slug, "b")
+    draft_id = int(builder_url.rstrip("/").rsplit("/", 1)[-1])
+    token = csrf_from(one.get("/my-data/").get_data(as_text=True))
+    r = one.post(f"/my-data/duets/{draft_id}/take-down", data={"csrf_token": token, "confirm": "yes"})
+    assert r.status_code == 404
+    assert two.get(builder_url).status_code == 200  # the friend's draft is still there
+    with Session(app.extensions["fanapp.engine"]) as s:
+        assert s.get(Episode, draft_id) is not None
+
+
 def test_campaign_parameters_ride_from_the_invitation_to_the_duet(app: Flask) -> None:
     one, two = app.test_client(), app.test_client()
     slug, _ = publish_original(one)
