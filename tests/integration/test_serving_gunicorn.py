@@ -8,6 +8,7 @@ machine, never speed measurements (those are `make bench`).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import socket
 import threading
 import time
@@ -156,3 +157,70 @@ def test_a_locked_table_gives_quick_503s_and_stored_pages_stay_up(site: Site) ->
                 assert busy.headers["Retry-After"] == "5"
         conn.rollback()
     assert requests.get(f"{site.base}/s/{fresh}.json", timeout=ANSWER_WITHIN).status_code == 200
+
+
+class StallingProxy:
+    """A TCP proxy to PostgreSQL that can stop passing bytes on (a database that stopped answering)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                self.flowing.wait()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def close(self) -> None:
+        self.flowing.set()
+        self.server.close()
+
+
+def test_healthz_answers_503_within_its_deadline_while_the_database_does_not_answer(
+    pg_url: str, tmp_path: Path
+) -> None:
+    migrate.upgrade(pg_url)
+    proxy = StallingProxy(("127.0.0.1", 5432))
+    try:
+        env = {
+            "FANAPP_ENV": "development",
+            "DATABASE_URL": pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}"),
+            "WEB_CONCURRENCY": "1",
+        }
+        with gunicorn(env, log=tmp_path / "gunicorn.log") as base:
+            assert requests.get(base + "/healthz", timeout=ANSWER_WITHIN).status_code == 200
+            proxy.flowing.clear()  # from now on the database says nothing
+            for _ in range(4):
+                started = time.monotonic()
+                r = requests.get(base + "/healthz", timeout=ANSWER_WITHIN)
+                took = time.monotonic() - started
+                assert r.status_code == 503 and r.json()["status"] == "unavailable"
+                assert took < 3.0, took  # the deadline is 0.9 s; a loaded machine adds to it
+            proxy.flowing.set()
+            deadline = time.monotonic() + 20
+            while requests.get(base + "/healthz", timeout=ANSWER_WITHIN).status_code != 200:
+                assert time.monotonic() < deadline, "healthz did not recover with the database"
+                time.sleep(0.2)
+    finally:
+        proxy.close()
