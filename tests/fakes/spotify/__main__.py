@@ -30,10 +30,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=None,
         help="the app's SPOTIPY_REDIRECT_URI, the only one authorize accepts",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds every Web API answer takes (the real service's round trip; the bench uses it)",
+    )
     args = parser.parse_args(argv)
     app_url = args.app_url.rstrip("/")
     redirect_uri = args.redirect_uri or f"{app_url}/callback/spotify"
     fake = FakeSpotify(args.client_id, args.client_secret, redirect_uri, seed=args.seed)
+    if args.latency > 0:
+        fake.slow("/v1/", args.latency, times=None)
     fake.start(args.host, args.port, quiet=False)
     env = {
         "SPOTIPY_CLIENT_ID": fake.client_id,
