@@ -55,3 +55,19 @@ def test_a_worker_that_cannot_hear_the_news_serves_nothing_stored() -> None:
     assert news.current() is None
     # Without Redis there is one process, told directly: stored copies are always trusted.
     assert News(None, Breaker(), lambda *_: None).fresh() is True
+
+
+def test_a_database_error_at_teardown_never_replaces_the_answer(
+    client: object, app: object, monkeypatch: object
+) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlmodel import Session
+
+    def broken_close(self: Session) -> None:
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(Session, "close", broken_close)  # type: ignore[attr-defined]
+    r = client.get("/healthz")  # type: ignore[attr-defined]
+    assert r.status_code == 200 and r.get_json() == {"status": "ok"}
+    landing = client.get("/")  # type: ignore[attr-defined]
+    assert landing.status_code == 200
