@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder
 
 from fanapp import create_app
 from fanapp.config import Settings
@@ -132,6 +134,19 @@ def csrf_from(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+def upload_export(client: FlaskClient, token: str, files: list[tuple[str, bytes]]) -> Any:
+    """POST export files (name, content) to /upload as the form does. An explicit builder, closed
+    afterwards: a large body spills into a temporary file."""
+    data: dict[str, Any] = {"csrf_token": token, "files": [(io.BytesIO(c), name) for name, c in files]}
+    builder = EnvironBuilder(path="/upload", method="POST", data=data, content_type="multipart/form-data")
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
 
 
 def start_demo(client: FlaskClient) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from pathlib import Path
@@ -15,13 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq import Queue
 from sqlmodel import Session, select
-from werkzeug.test import EnvironBuilder
 
 from fanapp import create_app
 from fanapp.data import migrate
 from fanapp.data.models import Character, Episode, Track
 from fanapp.importing import jobs
-from tests.conftest import connect_spotify, csrf_from, make_settings, start_demo
+from tests.conftest import connect_spotify, csrf_from, make_settings, start_demo, upload_export
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 HOSTILE_A = '<script>alert("a")</script>'
@@ -53,17 +51,7 @@ def friend_export(title_prefix: str = "") -> bytes:
 
 
 def upload(client: FlaskClient, token: str, content: bytes) -> Any:
-    data: dict[str, Any] = {
-        "csrf_token": token,
-        "files": [(io.BytesIO(content), "StreamingHistory_music_0.json")],
-    }
-    builder = EnvironBuilder(path="/upload", method="POST", data=data, content_type="multipart/form-data")
-    environ = builder.get_environ()
-    try:
-        return client.open(environ)
-    finally:
-        environ["wsgi.input"].close()
-        builder.close()
+    return upload_export(client, token, [("StreamingHistory_music_0.json", content)])
 
 
 def publish_original(client: FlaskClient, *, duets: str | None = None) -> tuple[str, int]:

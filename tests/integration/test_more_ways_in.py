@@ -16,12 +16,11 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
-from werkzeug.test import EnvironBuilder
 
 from fanapp import create_app
 from fanapp.data.models import Listener, Track
 from fanapp.importing import jobs, uploads
-from tests.conftest import csrf_from, make_settings
+from tests.conftest import csrf_from, make_settings, upload_export
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "export"
 
@@ -150,16 +149,7 @@ def upload_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _upload(client: FlaskClient, files: list[tuple[str, bytes]]) -> Any:
-    data: dict[str, Any] = {"csrf_token": _token(client)}
-    data["files"] = [(io.BytesIO(content), name) for name, content in files]
-    # An explicit builder, closed afterwards: a large body spills into a temporary file.
-    builder = EnvironBuilder(path="/upload", method="POST", data=data, content_type="multipart/form-data")
-    environ = builder.get_environ()
-    try:
-        return client.open(environ)
-    finally:
-        environ["wsgi.input"].close()
-        builder.close()
+    return upload_export(client, _token(client), files)
 
 
 @pytest.mark.parametrize(
