@@ -255,7 +255,11 @@ def upload_export() -> Response | str:
         check_files(named, DEFAULT_LIMITS)
     except SourceError as exc:
         return _landing_with_error("export", exc.message)
-    key, names = uploads.save(named)
+    try:
+        key, names = uploads.save(named)
+    except OSError:  # a full or unwritable disk: the visitor's files were not the problem
+        current_app.logger.exception("could not keep an upload for its import job")
+        return _landing_with_error("export", NOT_KEPT, 503)
     try:
         listener_id = _start_listener("export")
         jobs.start_import(
@@ -275,6 +279,10 @@ def upload_export() -> Response | str:
     return next_step(listener_id)
 
 
+NOT_KEPT = (
+    "We could not keep your files for the import on our side (our storage is full or failing), so "
+    "nothing was kept. Nothing is wrong with your files: please try again in a few minutes."
+)
 TOO_BIG = (
     f"These files are larger than {DEFAULT_LIMITS.max_upload_bytes // MB} MB in all, more than any Spotify "
     "export. Please upload only the StreamingHistory or Streaming_History_Audio files (or the zip as "

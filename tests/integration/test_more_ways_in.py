@@ -264,6 +264,21 @@ def test_htmx_refusal_is_the_form_with_its_message(client: FlaskClient) -> None:
     assert form.select_one('[data-testid="upload-progress"]') is not None
 
 
+def test_an_upload_our_disk_cannot_keep_says_so(
+    client: FlaskClient, upload_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(uploads, "save", full)
+    content = (DATA / "StreamingHistory_music_0.json").read_bytes()
+    r = _upload(client, [("StreamingHistory_music_0.json", content)])
+    assert r.status_code == 303  # post/redirect/get, the message beside the form
+    page = BeautifulSoup(client.get(r.headers["Location"]).get_data(as_text=True), "html.parser")
+    message = page.select_one('[data-testid="upload-export"] [data-testid="error-message"]')
+    assert message is not None and "Nothing is wrong with your files" in message.get_text()
+
+
 def test_no_files_chosen(client: FlaskClient) -> None:
     r = _upload(client, [])
     assert r.status_code == 303
