@@ -10,7 +10,7 @@ from flask import Blueprint, abort, jsonify, make_response, render_template, req
 from werkzeug.wrappers import Response
 
 from fanapp import duets, episodes
-from fanapp.sharing.pagecache import CACHEABLE
+from fanapp.sharing.pagecache import CACHEABLE, tier_headers
 from fanapp.sharing.share import PUBLIC_CACHE, cached_page, not_public
 from fanapp.site import campaign
 from fanapp.site.db import db
@@ -57,14 +57,19 @@ def start_card() -> Response:
     came_from = campaign.from_args() or {"utm_source": "embed"}
     start_url = absolute_url("pages.landing", **came_from)
     duet_of = request.args.get("duet", "")[:32]
-    duet_title = ""
+    duet_title, named = "", ""
     if duet_of:  # ?duet=<slug>: the card opens that episode's duet invitation (if it takes duets)
         with suppress(duets.DuetRefused):  # refused: the card starts an episode of one's own instead
             found = duets.invitation(db(), slug=duet_of)
             start_url = absolute_url("duet.invitation", slug=found.slug, **came_from)
-            duet_title = found.view.title
+            duet_title, named = found.view.title, found.slug
     html = render_template("embed/start.html", start_url=start_url, duet_title=duet_title)
-    return _cookie_free(make_response(html))
+    response = _cookie_free(make_response(html))
+    if named:
+        # It shows that episode's title: a cache tier keeps it under the episode's key, so taking the
+        # episode down (its owner, or an operator for a hateful title) purges this card too.
+        response.headers.extend(tier_headers(named))
+    return response
 
 
 def _dimension(name: str, default: int) -> int:

@@ -303,7 +303,10 @@ def test_the_inviter_cannot_take_down_a_friends_draft(app: Flask) -> None:
 def test_campaign_parameters_ride_from_the_invitation_to_the_duet(app: Flask) -> None:
     one, two = app.test_client(), app.test_client()
     slug, _ = publish_original(one)
-    raw = two.get(f"/embed/start?duet={slug}&utm_campaign=summer").get_data(as_text=True)
+    started = two.get(f"/embed/start?duet={slug}&utm_campaign=summer")
+    # It shows the original's title: a cache tier files it under that episode, purged with it.
+    assert f"episode-{slug}" in started.headers["Surrogate-Key"].split()
+    raw = started.get_data(as_text=True)
     assert HOSTILE_A not in raw  # the inviter's hostile name is escaped text in the card
     card = soup(raw)
     start = card.select_one('[data-testid="start-journey"]')["href"]
