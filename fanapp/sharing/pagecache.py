@@ -404,8 +404,13 @@ class PublicPages:
             public = [(k, v) for k, v in headers if k != CACHEABLE]
             if slug is not None and status.startswith(("200", "304")):
                 public = _with_vary(public) + tier_headers(slug)
-            seen["status"], seen["headers"], seen["slug"] = status, public, slug
-            return start_response(status, public, exc_info)
+            seen["status"], seen["headers"], seen["slug"], seen["exc_info"] = status, public, slug, exc_info
+            if exc_info is not None or slug is None or not status.startswith("200"):
+                seen["started"] = True
+                return start_response(status, public, exc_info)
+            # A marked answer starts only once it is stored, then goes out exactly as a replay would
+            # (so the same request gets the same representation, and ETag, from every worker).
+            return _no_write
 
         body = self.app(environ, capture)
         headers = seen.get("headers") or []
@@ -413,8 +418,11 @@ class PublicPages:
         personal = any(
             k.lower() == "set-cookie" or (k.lower() == "vary" and "cookie" in v.lower()) for k, v in headers
         )
-        marked = seen.get("slug") is not None and seen.get("status", "").startswith("200")
+        marked = not seen.get("started") and seen.get("slug") is not None
+        if seen.get("started"):
+            return body
         if environ.get("REQUEST_METHOD") != "GET" or not marked or personal:
+            start_response(seen["status"], headers, seen.get("exc_info"))
             return body
         try:
             data = b"".join(body)
@@ -427,7 +435,11 @@ class PublicPages:
         page = Page(replay, data, etag, seen["slug"])
         if generation is not None:
             self.serving.put(key, page, image, generation)
-        return [data]
+        return self._replay(page if image else squeeze(page), environ, start_response)
+
+
+def _no_write(_data: bytes) -> None:
+    raise RuntimeError("public answers are returned, never written")
 
 
 def for_app(settings: Settings) -> PageCache:
