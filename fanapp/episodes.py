@@ -839,12 +839,21 @@ def unpublish(session: Session, *, episode_id: int, owners: Sequence[int]) -> No
     slug = episode.slug if episode.status == "published" else None
     session.delete(episode)
     session.commit()
-    announce_taken_down([slug] if slug else [])
+    announce_taken_down([slug] if slug else [], session)
 
 
-def announce_taken_down(slugs: Iterable[str]) -> None:
-    """Tell every cache of the current app that these published episodes are gone (no-op when none)."""
+def announce_taken_down(slugs: Iterable[str], session: Session | None = None) -> None:
+    """Tell every cache of the current app that these published episodes are gone (no-op when none).
+
+    With `session`, their published duets are told too: a duet's pages link to its original only
+    while that is published, so the stored ones must be rendered again without the link.
+    """
     gone = sorted({s for s in slugs if s})
+    if gone and session is not None:
+        duets = session.exec(
+            select(Episode.slug).where(col(Episode.duet_of).in_(gone), Episode.status == "published")
+        ).all()
+        gone = sorted({*gone, *(d for d in duets if d)})
     if gone and has_app_context():
         taken_down.send(current_app._get_current_object(), slugs=gone)  # type: ignore[attr-defined]
 
@@ -955,7 +964,7 @@ def take_down(session: Session, *, episode_id: int) -> str:
         episode.taken_down_at = utcnow()
         session.add(episode)
         session.commit()
-    announce_taken_down([episode.slug])
+    announce_taken_down([episode.slug], session)
     return episode.slug
 
 

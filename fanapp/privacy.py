@@ -59,7 +59,7 @@ def delete_listeners(session: Session, listener_ids: Sequence[int]) -> Purged:
     # Tokens and tracks cascade with the listener (ON DELETE CASCADE).
     listeners = session.exec(delete(Listener).where(col(Listener.id).in_(ids))).rowcount
     session.commit()
-    announce_taken_down(slugs)
+    announce_taken_down(slugs, session)
     return Purged(listeners, episodes)
 
 
