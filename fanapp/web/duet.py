@@ -10,11 +10,11 @@ from fanapp import config, duets
 from fanapp.engine import EngineError
 from fanapp.site import campaign
 from fanapp.site.db import db
-from fanapp.web import pages
+from fanapp.web import pages, visitor
 
 bp = Blueprint("duet", __name__)
 
-INTENT = "duet"  # session key: {"slug", "star"}, kept across the ways in (see `visitor.became`)
+INTENT = visitor.DUET_INTENT  # session key: {"slug", "star"}, kept across the ways in
 
 
 def _refuse(exc: duets.DuetRefused) -> None:

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, session, url_for
 
 from fanapp import campaigns, config
 from fanapp.site import campaign
+from fanapp.web import visitor
 
 bp = Blueprint("pages", __name__)
 
@@ -14,7 +15,7 @@ bp = Blueprint("pages", __name__)
 def landing() -> str:
     """The landing page: the ways in that are configured, most personal first."""
     campaign.remember()
-    session.pop("duet", None)  # a journey started here is the visitor's own, not a duet they left
+    session.pop(visitor.DUET_INTENT, None)  # a journey started here is their own, not a duet they left
     campaigns.current().count("visits", campaign=campaign.from_args() or campaign.current())
     return render_template("pages/landing.html", settings=config.current(), errors=take_errors())
 
@@ -25,7 +26,7 @@ def carry_error(way: str, message: str) -> str:
     is the message beside the form, which app.js focuses."""
     session["way_error"] = {"way": way, "message": message[:500]}
     anchor = way.replace("_", "-") + "-error"
-    intent = session.get("duet")
+    intent = session.get(visitor.DUET_INTENT)
     if isinstance(intent, dict) and intent.get("slug"):
         return url_for(
             "duet.invitation", slug=str(intent["slug"]), star=str(intent.get("star", "")), _anchor=anchor

@@ -18,6 +18,9 @@ from fanapp.site import campaign
 from fanapp.site.db import db
 
 TOKEN_KEY = "visitor"  # noqa: S105 - the session key the token sits under, not a secret
+# Session key of the duet invitation a visitor came by ({"slug", "star"}, set by `web.duet`): it rides
+# across the ways in (`became` keeps it) until the friend's duet draft is made.
+DUET_INTENT = "duet"
 
 
 def _hash(token: str) -> str:
@@ -48,13 +51,13 @@ def became(listener_id: int) -> None:
     the duet invitation they came by, and every listener this browser made before (they move to the
     new token)."""
     came_from = campaign.current()
-    duet = session.get("duet")  # the duet invitation the visitor came by, if any (web.duet)
+    duet = session.get(DUET_INTENT)
     old = _owner_hash()
     session.clear()
     if came_from:
         session["campaign"] = came_from
     if duet:
-        session["duet"] = duet
+        session[DUET_INTENT] = duet
     session[TOKEN_KEY] = secrets.token_urlsafe(32)
     new = _owner_hash()
     assert new is not None
