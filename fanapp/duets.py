@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from fanapp import engine as eng
 from fanapp import episodes
-from fanapp.data.models import Character, Episode, EpisodeSong, Listener, Track
+from fanapp.data.models import Character, Episode, EpisodeSong, Track
 from fanapp.tracks import SongFields
 
 KEYS = ("a", "b")
@@ -128,12 +128,7 @@ def start(
     original = _original(session, slug)
     # The friend's row is locked first (as `episodes.first_draft` does), so two polls that find the
     # import done at once still make one duet: the second waits, then finds the first one's draft.
-    session.exec(
-        select(Listener)
-        .where(Listener.id == listener_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    episodes.lock_listener(session, listener_id)
     made = existing(session, listener_id=listener_id, slug=slug)
     if made is not None and made.id is not None:
         session.commit()  # release the lock

@@ -291,18 +291,24 @@ def propose(session: Session, *, listener_id: int, campaign: dict[str, str] | No
     return episode.id
 
 
-def first_draft(session: Session, *, listener_id: int, campaign: dict[str, str] | None = None) -> int:
-    """The import's one draft: the listener's newest episode if it has one, else a new one (`propose`).
-
-    The listener's row is locked first (`SELECT … FOR UPDATE`), so an import run twice at once (a job
-    restarted after it was thought lost, a poll racing a worker) still leaves one draft.
-    """
+def lock_listener(session: Session, listener_id: int) -> None:
+    """Lock the listener's row (`SELECT … FOR UPDATE`) until the session commits or rolls back, so two
+    requests or jobs making the listener's one draft take turns (a no-op on SQLite)."""
     session.exec(
         select(Listener)
         .where(Listener.id == listener_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+
+
+def first_draft(session: Session, *, listener_id: int, campaign: dict[str, str] | None = None) -> int:
+    """The import's one draft: the listener's newest episode if it has one, else a new one (`propose`).
+
+    The listener's row is locked first (`SELECT … FOR UPDATE`), so an import run twice at once (a job
+    restarted after it was thought lost, a poll racing a worker) still leaves one draft.
+    """
+    lock_listener(session, listener_id)
     found = newest(session, listener_id=listener_id)
     if found is not None and found.id is not None:
         session.commit()  # release the lock
