@@ -17,6 +17,7 @@ from fanapp.config import ROOT
 from fanapp.site import mixview, security, theme
 from fanapp.sources.lastfm import PERIOD_LABELS
 from fanapp.tracks import spotify_id_of
+from fanapp.words import count
 
 
 def _fields(song: Any) -> Mapping[str, Any]:
@@ -42,16 +43,6 @@ def spotify_link(song: Any) -> str:
 def spotify_id(song: Any) -> str | None:
     """The song's Spotify track id, if it has one (players, playlists)."""
     return spotify_id_of(_fields(song))
-
-
-IRREGULAR = {"history": "histories", "story": "stories", "match": "matches"}
-
-
-def count(n: int, word: str, plural: str | None = None) -> str:
-    """A number with its noun in the right form: "1 episode", "2 episodes", "1,200 songs"."""
-    if n == 1:
-        return f"1 {word}"
-    return f"{n:,} {plural or IRREGULAR.get(word, word + 's')}"
 
 
 # Spotify's icon as the simple-icons npm package ships it (CC0 1.0; the mark is Spotify's trademark, used

@@ -8,8 +8,8 @@ from werkzeug.wrappers import Response
 from fanapp import duets, episodes, privacy
 from fanapp.site.db import db
 from fanapp.site.limits import delete_limit, limiter
-from fanapp.site.templating import count
 from fanapp.web import visitor
+from fanapp.words import count
 
 bp = Blueprint("mydata", __name__, url_prefix="/my-data")
 

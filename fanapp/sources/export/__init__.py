@@ -36,6 +36,7 @@ from fanapp.sources import History, ImportedTrack, Progress
 from fanapp.sources.export.limits import DEFAULT_LIMITS, MB, ExportError, ExportLimits
 from fanapp.sources.export.plays import ExportResult, build_result
 from fanapp.sources.export.upload import Report, check_files, read_files
+from fanapp.words import count
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -108,7 +109,8 @@ class ExportFilesSource:
             now = time.monotonic()
             if now - last >= REPORT_SECONDS:
                 last = now
-                progress(f"Reading your Spotify data export: {entries:,} plays read, {songs:,} songs found")
+                plays, found = count(entries, "play"), count(songs, "song")
+                progress(f"Reading your Spotify data export: {plays} read, {found} found")
 
         with ExitStack() as stack:
             streams = [(name, stack.enter_context(path.open("rb"))) for name, path in self.files]
@@ -119,12 +121,13 @@ class ExportFilesSource:
         unknown = [t for t in tracks if not t.spotify_id]
         if unknown:
             if self.matcher is not None:
-                progress(f"Finding {len(unknown):,} songs on Spotify")
+                progress(f"Finding {count(len(unknown), 'song')} on Spotify")
                 notes.extend(self.matcher.match(unknown))
             left = sum(1 for t in unknown if not t.spotify_id)
             if left:
                 notes.append(
-                    f"{left:,} of your {len(tracks):,} songs could not be matched to Spotify (Spotify's "
-                    "account data names songs without their Spotify ids), so they have no player here."
+                    f"{left:,} of your {count(len(tracks), 'song')} could not be matched to Spotify "
+                    "(Spotify's account data names songs without their Spotify ids), "
+                    "so they have no player here."
                 )
         return History(tracks=tracks, notes=notes)
