@@ -20,6 +20,7 @@ from werkzeug.test import EnvironBuilder
 from fanapp import create_app
 from fanapp.config import Settings
 from fanapp.data import migrate
+from fanapp.data import session as data_session
 
 # The app is strict (production) by default; every app and subprocess a test starts is a development one
 # unless the test says otherwise (`make test` exports the same).
@@ -42,6 +43,31 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "LASTFM_API_URL": CLOSED_PORT,
     }
     return Settings.from_env(environ=environ).override(**overrides)
+
+
+_ENGINES: list[Any] = []  # engines this test's apps made (`_engines_disposed`)
+
+
+def _dispose_engines() -> None:
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
+@pytest.fixture(autouse=True)
+def _engines_disposed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every engine an app of this test made is disposed when the test ends (before its database is
+    dropped). A pooled PostgreSQL connection left to the garbage collector warns (psycopg's
+    ResourceWarning) in whichever later test the collector happens to run in, failing that one."""
+    make = data_session.make_engine
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        made = make(*args, **kwargs)
+        _ENGINES.append(made)
+        return made
+
+    monkeypatch.setattr(data_session, "make_engine", tracked)
+    yield
+    _dispose_engines()
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +95,7 @@ def pg_url() -> Iterator[str]:
     try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
+        _dispose_engines()  # no app of this test holds a connection to what is dropped
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
