@@ -29,14 +29,19 @@ pytestmark = pytest.mark.postgres
 
 TRACK = re.compile(r'data-testid="history-track" data-track-id="([^"]+)"')
 SONG = re.compile(r'name="song" value="(\d+)"')
+WAIT = 300  # seconds a request may wait for a pooled connection or the episode's row lock
 
 
 @pytest.fixture
 def pg_app(pg_url: str) -> Iterator[Flask]:
     migrate.upgrade(pg_url)
     # Every edit waits its turn on the row lock: give the waits room (the 2 s pool and 5 s lock timeouts
-    # would answer the last of 50 simultaneous edits of one episode with a quick 503 instead).
-    settings = make_settings(pg_url, rate_limits_enabled=False, db_pool_timeout=60, db_statement_timeout=60)
+    # would answer the last of 50 simultaneous edits of one episode with a quick 503 instead). The last
+    # one waits for the 49 before it, so on a loaded machine even 60 s was seen to run out: these tests
+    # prove consistency, not speed (WAIT, and the client waits longer still).
+    settings = make_settings(
+        pg_url, rate_limits_enabled=False, db_pool_timeout=WAIT, db_statement_timeout=WAIT
+    )
     app = create_app(settings)
     yield app
     app.extensions["fanapp.engine"].dispose()
@@ -59,7 +64,7 @@ class Visitor:
             cookies=self.cookies,
             headers={"HX-Request": "true"},
             allow_redirects=False,
-            timeout=120,
+            timeout=WAIT + 60,
         )
 
 
