@@ -68,6 +68,7 @@ def test_demo_journey_on_postgresql(pg_url: str) -> None:
         assert client.get("/healthz").get_json() == {"status": "ok"}
     finally:
         app.extensions["fanapp.engine"].dispose()
+        app.extensions["fanapp.health_engine"].dispose()  # /healthz has a connection of its own
 
 
 def test_healthz_503_when_database_is_down(tmp_path: Path) -> None:
