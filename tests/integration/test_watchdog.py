@@ -217,3 +217,36 @@ def _connect_queued_many(app: Flask, fake: Any) -> tuple[FlaskClient, int]:
     r = connect_spotify(client, fake)
     assert r.status_code == 303
     return client, int(r.headers["Location"].rsplit("/", 1)[-1])
+
+
+@pytest.mark.redis
+def test_every_worker_sweeps_in_its_maintenance(
+    monkeypatch: pytest.MonkeyPatch, spotify_settings: Settings, fake_spotify: Any
+) -> None:
+    from fanapp.worker import MAINTENANCE_SECONDS, AppWorker
+
+    settings = spotify_settings.override(redis_url=REDIS_URL)
+    conn = redis_lib.Redis.from_url(REDIS_URL)
+    for app in _app(settings):
+        try:
+            _client, listener = _connect_queued(app, fake_spotify)
+            assert listener.id is not None
+            with app.app_context(), get_session() as session:
+                assert store.claim(session, listener.id)  # taken by a worker that then died
+            _age(app, 600)
+            # The worker builds its app from the environment, as `rq worker-pool` starts it.
+            for name, value in {
+                "FANAPP_ENV": "development",
+                "DATABASE_URL": settings.database_url,
+                "REDIS_URL": REDIS_URL,
+                "REDIS_PREFIX": settings.redis_prefix,
+            }.items():
+                monkeypatch.setenv(name, value)
+            worker = AppWorker([jobs.queue(settings)], connection=conn)
+            assert worker.maintenance_interval == MAINTENANCE_SECONDS
+            worker.run_maintenance_tasks()
+            worker.app.extensions["fanapp.engine"].dispose()
+            assert _listener(app).import_status == "failed" and _tokens(app) == []
+        finally:
+            _lose_everything(settings, conn)
+    conn.close()
