@@ -52,7 +52,7 @@ def test_a_lastfm_song_matched_on_spotify_is_enriched_by_its_spotify_id(db_sessi
     with FakeReccoBeats.running() as recco:
         recco.add(MATCHED, tempo=88.0, key=2, mode=0)
         settings = Settings(env="test").override(
-            reccobeats_api_url=recco.base_url, deezer_api_url="http://127.0.0.1:9/", upstream_timeout=0.5
+            reccobeats_api_url=recco.base_url, deezer_api_url="http://127.0.0.1:9/", upstream_timeout=2.0
         )
         enrich_tracks(db_session, [stored], settings=settings, pauses=MemoryPauses())
         assert recco.calls == [[MATCHED]]  # asked by the Spotify id, not the Last.fm one
