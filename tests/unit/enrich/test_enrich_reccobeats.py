@@ -119,11 +119,12 @@ def test_429_without_retry_after_still_pauses(
 
 
 def test_timeout(recco: ReccoBeats, fake: FakeReccoBeats) -> None:
-    fake.fail(delay=3)
+    fake.fail(delay=30)
     started = time.monotonic()
     with pytest.raises(ProviderUnavailable, match="in time"):
         recco.fetch([SP_A])
-    assert time.monotonic() - started < 1.5
+    # Not a speed bound: a client that waited for the answer takes the whole 30 s delay.
+    assert time.monotonic() - started < 15
 
 
 def test_5xx_burst_then_success(recco: ReccoBeats, fake: FakeReccoBeats) -> None:

@@ -159,11 +159,12 @@ def test_no_token_means_no_call(fake: FakeAudioFeatures, pauses: MemoryPauses) -
 
 
 def test_timeout(fake: FakeAudioFeatures, pauses: MemoryPauses) -> None:
-    fake.faults.append(Fault(200, delay=3))
+    fake.faults.append(Fault(200, delay=30))
     started = time.monotonic()
     with provider(fake, pauses) as spotify, pytest.raises(ProviderUnavailable, match="in time"):
         spotify.fetch([SP_A])
-    assert time.monotonic() - started < 1.5
+    # Not a speed bound: a client that waited for the answer takes the whole 30 s delay.
+    assert time.monotonic() - started < 15
 
 
 def test_5xx_burst_then_success(fake: FakeAudioFeatures, pauses: MemoryPauses) -> None:
