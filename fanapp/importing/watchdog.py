@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select, update
 
 from fanapp.config import Settings
 from fanapp.data.models import Listener, utcnow
-from fanapp.importing import apple_tokens, jobs, tokens
+from fanapp.importing import apple_tokens, jobs, tokens, uploads
 from fanapp.upstream.shared import redis_client
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ def fail(session: Session, listener: Listener, message: str) -> bool:
     session.commit()
     tokens.forget(session, listener_id=listener.id)
     apple_tokens.forget(session, listener_id=listener.id)
+    # An uploaded export waiting for this import goes too: a worker killed mid-parse never reaches the
+    # job's own clean-up, and nothing will read the files now.
+    uploads.remove(dict((listener.import_job or {}).get("spec") or {}).get("upload"))
     session.refresh(listener)
     if changed:
         log.warning("watchdog: import of listener %s failed: %s", listener.id, message[:60])
@@ -151,6 +154,7 @@ def _queue_is_unworked(settings: Settings) -> bool:
 def sweep(session: Session, settings: Settings, *, now: datetime | None = None) -> Swept:
     """Judge every open import (the worker's maintenance loop, `flask --app fanapp watchdog`)."""
     failed = restarted = 0
+    uploads.sweep()  # files a crashed job left behind go without waiting for the next upload
     for listener in session.exec(select(Listener).where(col(Listener.import_status).in_(OPEN))).all():
         before = (listener.import_status, dict(listener.import_job or {}).get("restarts"))
         after = check(session, settings, listener, now=now)

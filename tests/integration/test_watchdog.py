@@ -3,6 +3,10 @@ deleted and the visitor told; a job lost with Redis is queued again once, then f
 
 from __future__ import annotations
 
+import io
+import os
+import tempfile
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -19,7 +23,7 @@ from fanapp import create_app
 from fanapp.config import Settings
 from fanapp.data.models import Listener, SpotifyToken, utcnow
 from fanapp.data.session import get_session
-from fanapp.importing import jobs, store, watchdog
+from fanapp.importing import jobs, store, uploads, watchdog
 from tests.conftest import connect_spotify
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -250,3 +254,23 @@ def test_every_worker_sweeps_in_its_maintenance(
         finally:
             _lose_everything(settings, conn)
     conn.close()
+
+
+def test_a_failed_export_import_takes_its_uploaded_files_with_it(
+    inline_app: Flask, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker killed mid-parse never reaches the job's own clean-up: the watchdog's failure removes the
+    # files, and its sweep removes what a crash left behind without waiting for the next upload.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    key, _names = uploads.save([("0", io.BytesIO(b"[]"))])
+    left_over, _ = uploads.save([("0", io.BytesIO(b"[]"))])
+    old = time.time() - uploads.MAX_AGE - 60
+    os.utime(uploads.root() / left_over, (old, old))
+    with inline_app.app_context(), get_session() as session:
+        session.add(Listener(source="export", import_status="running", import_job={"spec": {"upload": key}}))
+        session.commit()
+    _age(inline_app, 60)
+    with inline_app.app_context(), get_session() as session:
+        assert watchdog.sweep(session, inline_app.config["SETTINGS"]) == watchdog.Swept(failed=1)
+    assert _listener(inline_app).import_status == "failed"
+    assert list(uploads.root().iterdir()) == []
