@@ -93,13 +93,20 @@ def test_unreadable_answer(recco: ReccoBeats, fake: FakeReccoBeats) -> None:
 
 @pytest.mark.parametrize("retry_after", [1, 86400])
 def test_429_returns_at_once_and_pauses(
-    recco: ReccoBeats, fake: FakeReccoBeats, pauses: MemoryPauses, retry_after: int
+    recco: ReccoBeats,
+    fake: FakeReccoBeats,
+    pauses: MemoryPauses,
+    retry_after: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake.fail(429, headers={"Retry-After": str(retry_after)}, body={"error": "Too Many Requests"})
-    started = time.monotonic()
+    sleeps: list[float] = []
+    sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda s: sleeps.append(s) or sleep(s))
     with pytest.raises(ProviderRateLimited) as caught:
         recco.fetch([SP_A])
-    assert time.monotonic() - started < 0.5
+    # At once: asked once, never retried, no wait toward the Retry-After (counted, not timed).
+    assert len(fake.calls) == 1 and not [s for s in sleeps if s >= 0.5], (fake.calls, sleeps)
     assert caught.value.retry_after == retry_after
     until = pauses.paused_until("reccobeats")
     assert until is not None and until == pytest.approx(time.time() + retry_after, abs=2)
