@@ -97,6 +97,10 @@ def test_apple_music_journey(apple_site: Site, open_tab: OpenTab) -> None:
 
     # Saving the episode asks Apple again, only now (incremental consent), and keeps nothing.
     page.get_by_test_id("save-to-apple-music").click()
+    # The button's submit handler comes with the page's deferred script: a click before it runs posts
+    # the form without a token (the designed 400 for browsers without JavaScript). Seen under load.
+    page.wait_for_url("**/save-to-apple-music")
+    page.wait_for_load_state("load")
     page.get_by_test_id("confirm-save-to-apple-music").click()
     expect(page.get_by_role("heading", name="Saved to your Apple Music")).to_be_visible()
     [playlist] = fake.playlists
