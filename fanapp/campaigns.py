@@ -56,6 +56,8 @@ WAY_LABELS = {
     "demo": "The demo",
 }
 NO_CAMPAIGN = "(none)"
+OTHER_CAMPAIGN = "(other)"
+NAMES_PER_DAY = 500  # distinct (campaign, source) pairs a day keeps by name
 FLUSH_SECONDS = 60.0
 PUSH_SECONDS = 1.0
 LIMIT = 100
@@ -256,14 +258,40 @@ def _flush_at_exit() -> None:
             log.warning("funnel: counts of this process not stored at exit (%s)", type(exc).__name__)
 
 
+def _busiest_first(taken: Mapping[tuple[str, str], int]) -> list[tuple[tuple[str, str], int]]:
+    """The counts, the busiest (day, campaign, source) first: a real campaign keeps its name when
+    random ones arrive in the same flush."""
+
+    def owner(day_field: tuple[str, str]) -> tuple[str, ...]:
+        return (day_field[0], *day_field[1].split(_SEP)[:2])
+
+    totals: Tally[tuple[str, ...]] = Tally()
+    for key, n in taken.items():
+        totals[owner(key)] += n
+    return sorted(taken.items(), key=lambda item: (-totals[owner(item[0])], item[0]))
+
+
 def _store(engine: Engine, taken: Mapping[tuple[str, str], int]) -> None:
     with Session(engine) as session:
-        for (day, field), n in sorted(taken.items()):
+        named: dict[date, set[tuple[str, str]]] = {}  # the (campaign, source) pairs each day already has
+        for (day, field), n in _busiest_first(taken):
             parts = field.split(_SEP)
             if len(parts) != 4:
                 continue
             name, source, way, step = parts
             when = date.fromisoformat(day)
+            if when not in named:
+                named[when] = set(
+                    session.exec(
+                        select(FunnelCount.campaign, FunnelCount.source).where(FunnelCount.day == when)
+                    ).all()
+                )
+            if name and (name, source) not in named[when]:
+                if len(named[when]) >= NAMES_PER_DAY:
+                    # Anyone can put any ?c= on a link: past the day's share of names, a new one is
+                    # counted as "(other)", so random names cannot grow the table or the dashboard.
+                    name, source = OTHER_CAMPAIGN, ""
+                named[when].add((name, source))
             row = session.exec(
                 select(FunnelCount).where(
                     FunnelCount.day == when,

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, abort, current_app, request
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from fanapp import config
 from fanapp.campaigns import Funnel, field_for
-from fanapp.site.campaign import CAMPAIGN_KEYS
+from fanapp.site import campaign
 from fanapp.site.limits import limiter
 
 if TYPE_CHECKING:
@@ -43,8 +44,8 @@ def step_of(path: str) -> str | None:
 @lru_cache(maxsize=4096)
 def _field(step: str, query: str) -> str:
     # A campaign's links repeat the same query string: read each one once (bounded, least recent out).
-    params = {k: v for k, v in parse_qsl(query) if k in CAMPAIGN_KEYS} if query else {}
-    return field_for(step, params)
+    # The pages' own reader (first value of each parameter), so a view counts where the page says.
+    return field_for(step, campaign.from_query(MultiDict(parse_qsl(query))) if query else {})
 
 
 class CountViews:

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect
 
-from fanapp import create_app
+from fanapp import campaigns, create_app
 from fanapp.campaigns import STEPS
 from fanapp.config import Settings
 from tests.conftest import csrf_from, make_settings
@@ -266,3 +266,20 @@ def test_without_a_cache_tier_there_is_no_beacon(app: Flask) -> None:
     client = app.test_client()
     assert client.post("/count", data={"p": "/s/x", "q": ""}).status_code == 404
     assert "js/count.js" not in client.get(f"/s/{journey(app, SUMMER)}").get_data(as_text=True)
+
+
+def test_random_campaign_names_cannot_grow_the_funnel_and_repeats_count_as_the_page_reads_them(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(campaigns, "NAMES_PER_DAY", 3)
+    slug = journey(app, SUMMER)  # summer/insta: one name of the day's three
+    visitor = app.test_client()
+    for n in range(6):  # anyone can put any name on a link
+        assert visitor.get(f"/s/{slug}?c=random-{n}").status_code == 200
+    for _ in range(2):  # a repeated parameter counts under its first value, as the pages read it
+        assert visitor.get(f"/s/{slug}?c=winter&c=spring").status_code == 200
+    _header, rows = read_csv(operator(app))
+    names = {r["campaign"]: int(r["share_views"]) for r in rows}
+    # The busiest names keep theirs; past the day's three, a new name counts as "(other)".
+    assert set(names) == {"summer", "winter", "random-0", campaigns.OTHER_CAMPAIGN}
+    assert names["winter"] == 2 and names[campaigns.OTHER_CAMPAIGN] == 5  # random-1 … random-5
