@@ -3,7 +3,7 @@ Thin blueprints over the service modules (`episodes`, `importing`, `privacy`).""
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, abort, request, session
 
 from fanapp import campaigns
 from fanapp.site.db import db
@@ -37,9 +37,19 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _way_switched_off() -> None:
         way = WAY_ENDPOINTS.get(request.endpoint or "")
-        if way and way in campaigns.ways_off(db()):
+        if way and not _starts_no_import() and way in campaigns.ways_off(db()):
             abort(
                 503,
                 description=f"{campaigns.WAY_LABELS[way]} is paused by the site's operators right now. "
                 "Please start another way from the home page, or try again later.",
             )
+
+
+def _starts_no_import() -> bool:
+    """Spotify's return starts an import only when an import's consent is pending. Its return from a
+    playlist consent (or a reload of a return already handled) saves an episode already made, so
+    switching the Spotify way in off does not strand a visitor half-way through a save."""
+    if request.endpoint != "connect.callback_spotify":
+        return False
+    pending = session.get("oauth")
+    return not (isinstance(pending, dict) and pending.get("purpose") != "playlist")

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlmodel import Session, select
 
+from fanapp import campaigns
 from fanapp.config import Settings
 from fanapp.data.models import Episode
 from tests.conftest import connect_spotify, csrf_from, make_settings, publish_demo
@@ -159,6 +160,9 @@ def test_save_to_spotify_asks_only_for_the_playlist_scope(spotify_app: Flask, fa
     assert 'data-testid="save-to-spotify"' in share
     episode = client.get(f"/s/{slug}.json").get_json()
 
+    # An operator switches the Spotify way in off meanwhile: new imports stop, a save still finishes.
+    with Session(spotify_app.extensions["fanapp.engine"]) as s:
+        campaigns.switch_way(s, way="spotify", off=True)
     start = client.get(f"/s/{slug}/save-to-spotify")
     q = parse_qs(urlparse(start.headers["Location"]).query)
     assert q["scope"] == ["playlist-modify-private"]
@@ -181,3 +185,15 @@ def test_save_to_spotify_asks_only_for_the_playlist_scope(spotify_app: Flask, fa
     expected = [s["id"] for c in episode["characters"] for s in c["songs"]]
     expected += [episode["mashup"]["a"]["id"], episode["mashup"]["b"]["id"]]
     assert playlist.uris == [f"spotify:track:{t}" for t in expected]  # one playlist: nothing was redone
+
+
+def test_spotify_switched_off_during_an_import_consent_refuses_the_import(
+    spotify_app: Flask, fake_spotify: Any
+) -> None:
+    client = spotify_app.test_client()
+    start = client.get("/connect/spotify")
+    with Session(spotify_app.extensions["fanapp.engine"]) as s:
+        campaigns.switch_way(s, way="spotify", off=True)
+    callback = requests.get(start.headers["Location"], allow_redirects=False, timeout=5).headers["Location"]
+    refused = client.get(callback.removeprefix("http://127.0.0.1:5000"))
+    assert refused.status_code == 503 and "is paused by the site" in refused.get_data(as_text=True)
