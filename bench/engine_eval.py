@@ -25,21 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import harmony_check
-from fanapp.engine import Feature, Features, TrackProfile, propose
+from fanapp.engine import FEATURE_NAMES, Feature, Features, TrackProfile, propose
 
 DATA = Path(__file__).parent / "data" / "top_hits.csv.gz"
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
-FEATURES = (
-    "tempo",
-    "key",
-    "mode",
-    "energy",
-    "valence",
-    "danceability",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-)
 
 Song = dict[str, str]
 
@@ -80,7 +69,7 @@ def listener(name: str, catalogue: list[Song], seed: int = 2026) -> list[TrackPr
         plays.setdefault(n, []).append(NOW - timedelta(hours=rng.randrange(24 * 14)))
     tracks = []
     for n, s in enumerate(library):
-        features = Features(**{f: Feature(float(s[f]), "reccobeats") for f in FEATURES})
+        features = Features(**{f: Feature(float(s[f]), "reccobeats") for f in FEATURE_NAMES})
         tracks.append(
             TrackProfile(
                 id=f"{name[:3]}{n:04d}",

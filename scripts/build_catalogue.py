@@ -19,28 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from fanapp.engine import FEATURE_NAMES  # noqa: E402
 from fanapp.tracks import song_key  # noqa: E402
 
 SOURCE = ROOT.parent / "shared" / "reference" / "top-hits-2000-2019.csv"
 TARGET = ROOT / "fanapp" / "sources" / "catalogue_hits.csv.gz"
-COLUMNS = (
-    "artist",
-    "song",
-    "year",
-    "duration_ms",
-    "explicit",
-    "popularity",
-    "genre",
-    "tempo",
-    "key",
-    "mode",
-    "energy",
-    "valence",
-    "danceability",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-)
+COLUMNS = ("artist", "song", "year", "duration_ms", "explicit", "popularity", "genre", *FEATURE_NAMES)
 
 
 def build(source: Path) -> list[dict[str, str]]:
