@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -27,32 +29,41 @@ def overview() -> str:
     )
 
 
+def _confirmed_take_down(
+    take_down: Callable[[], object], *, warn: str, not_yours: str, done: str
+) -> Response:
+    """A take-down from your data: only with the box ticked, only of what is yours, said after."""
+    if request.form.get("confirm") != "yes":
+        flash(f"Tick the box to confirm: {warn}", "error")
+        return redirect(url_for("mydata.overview"), code=303)
+    try:
+        take_down()
+    except episodes.NotYours:
+        abort(404, description=not_yours)
+    flash(f"Done: {done}", "info")
+    return redirect(url_for("mydata.overview"), code=303)
+
+
 @bp.post("/duets/<int:episode_id>/take-down")
 def take_down_duet(episode_id: int) -> Response:
     """Take down a friend's duet of one of your episodes (it co-stars your character)."""
-    if request.form.get("confirm") != "yes":
-        flash("Tick the box to confirm: that duet's share link will stop working.", "error")
-        return redirect(url_for("mydata.overview"), code=303)
-    try:
-        duets.take_down(db(), episode_id=episode_id, owners=visitor.owned_listeners())
-    except episodes.NotYours:
-        abort(404, description="This is not a duet of one of your episodes.")
-    flash("Done: that duet is no longer published.", "info")
-    return redirect(url_for("mydata.overview"), code=303)
+    return _confirmed_take_down(
+        lambda: duets.take_down(db(), episode_id=episode_id, owners=visitor.owned_listeners()),
+        warn="that duet's share link will stop working.",
+        not_yours="This is not a duet of one of your episodes.",
+        done="that duet is no longer published.",
+    )
 
 
 @bp.post("/unpublish/<int:episode_id>")
 def unpublish(episode_id: int) -> Response:
     """Take one of your episodes down (its share link stops working)."""
-    if request.form.get("confirm") != "yes":
-        flash("Tick the box to confirm: the share link will stop working.", "error")
-        return redirect(url_for("mydata.overview"), code=303)
-    try:
-        episodes.unpublish(db(), episode_id=episode_id, owners=visitor.owned_listeners())
-    except episodes.NotYours:
-        abort(404, description="This episode is not one of yours.")
-    flash("Done: that episode is no longer published.", "info")
-    return redirect(url_for("mydata.overview"), code=303)
+    return _confirmed_take_down(
+        lambda: episodes.unpublish(db(), episode_id=episode_id, owners=visitor.owned_listeners()),
+        warn="the share link will stop working.",
+        not_yours="This episode is not one of yours.",
+        done="that episode is no longer published.",
+    )
 
 
 @bp.post("/delete")
