@@ -8,6 +8,7 @@ entries) take a per-song Python path.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import operator
@@ -34,6 +35,8 @@ from fanapp.engine.profile import (
 )
 
 _T = TypeVar("_T")
+_FIELDS: Final = tuple(f.name for f in dataclasses.fields(TrackProfile))
+_ALL_FIELDS: Final = operator.attrgetter(*_FIELDS)
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -48,6 +51,8 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _NOT_WORD_KEEP_LINES = re.compile(r"[^\w\n]+|_+")
 _MAY_HAVE_EDITION: Final = re.compile(r"[(\[]| - ")
 _ASCII_NOT_WORD: Final = bytes(c for c in range(128) if c != ord("\n") and not chr(c).isalnum())
+_ASCII_NOT_ALNUM: Final = bytes(c for c in range(128) if not chr(c).isalnum())
+_ASCII_SPACE: Final = bytes(c for c in range(128) if chr(c).isspace())  # newlines too: they are counted
 _EARLIEST_YEAR, _LATEST_YEAR = 1900, 2100
 _NIGHT_FROM, _NIGHT_UNTIL = 22, 5  # plays from 22:00 to 04:59, in the timezone each play was recorded in
 _KEY, _MODE = FEATURE_NAMES.index("key"), FEATURE_NAMES.index("mode")
@@ -86,6 +91,8 @@ def require_tracks(tracks: Iterable[object]) -> list[TrackProfile]:
 
 def fold(text: str) -> str:
     """Text as compared for duplicates: case, spaces and punctuation set aside."""
+    if text.isascii():  # in ASCII, `\w` is exactly letters, digits and "_": the same, many times faster
+        return text.lower().encode("ascii").translate(None, _ASCII_NOT_ALNUM).decode("ascii")
     return _NOT_WORD.sub("", text.casefold())
 
 
@@ -100,6 +107,11 @@ def _fold_all(texts: Sequence[str]) -> list[str]:
     joined = "\n".join(texts)
     if joined.count("\n") != len(texts) - 1:
         return [fold(t) for t in texts]
+    return _fold_joined(joined)
+
+
+def _fold_joined(joined: str) -> list[str]:
+    """`fold` of every line of a text (texts joined by newlines, none inside them), in one pass."""
     if joined.isascii():
         return joined.lower().encode("ascii").translate(None, _ASCII_NOT_WORD).decode("ascii").split("\n")
     return _NOT_WORD_KEEP_LINES.sub("", joined.casefold()).split("\n")
@@ -136,8 +148,20 @@ def _leads(all_artists: list[object]) -> list[str]:
 
 def _isrcs(isrcs: list[object]) -> list[str]:
     """Each ISRC stripped and upper-cased, "" when missing."""
-    if set(map(type, isrcs)) <= {str}:
-        return list(map(str.upper, map(str.strip, isrcs)))  # type: ignore[arg-type]
+    kinds = set(map(type, isrcs))
+    if kinds <= {str, type(None)}:
+        texts = cast(list[str], isrcs)
+        if type(None) in kinds:  # the usual missing ones ("" instead), found in C
+            texts = texts.copy()
+            for row in _where(map(operator.is_, isrcs, itertools.repeat(None))):
+                texts[row] = ""
+        joined = "\n".join(texts)
+        # Plain ASCII without spaces (nearly every ISRC): one upper-casing for all, nothing to strip.
+        if joined.isascii() and joined.count("\n") == len(texts) - 1:
+            raw = joined.encode("ascii")
+            if len(raw.translate(None, _ASCII_SPACE)) == len(raw) - len(texts) + 1:
+                return joined.upper().split("\n") if texts else []
+        return list(map(str.upper, map(str.strip, texts)))
     return [i.strip().upper() if isinstance(i, str) else "" for i in isrcs]
 
 
@@ -234,18 +258,25 @@ def _codes(column: Sequence[object], missing: object = None) -> IntArray:
 def _title_codes(columns: _Columns) -> IntArray:
     """Title-and-first-artist identities (editions set aside), split where two songs of one title are
     told apart by both ISRC and album; a song without a title has an identity of its own."""
+    count = len(columns.titles)
     lowered = "\n".join(columns.titles).casefold()  # casefold knows no context: one call does for all
-    if lowered.count("\n") == len(columns.titles) - 1:
-        bare = lowered.split("\n") if columns.titles else []
-    else:
-        bare = [title.casefold() for title in columns.titles]
-    for n in _containing(bare, "(", "[", " - ") if _MAY_HAVE_EDITION.search(lowered) else ():
+    lines = lowered.count("\n") == count - 1  # (never for no titles)
+    bare = lowered.split("\n") if lines else [title.casefold() for title in columns.titles]
+    edited = _containing(bare, "(", "[", " - ") if _MAY_HAVE_EDITION.search(lowered) else []
+    for n in edited:
         bare[n] = _EDITION.sub("", bare[n])
-    names = _fold_all(bare)
+    if lines:  # fold the joined titles as they are, then again just the few edited ones
+        names = _fold_joined(lowered)
+        for n in edited:
+            names[n] = fold(bare[n])
+    else:
+        names = _fold_all(bare)
     nameless = _where(map(operator.not_, names))
     for n in nameless:
         names[n] = bare[n].strip()
-    codes = _codes(list(zip(names, _fold_all(columns.leads), strict=True)))
+    # Title and artist as one identity: each numbered apart (in C), the pairs of numbers numbered again.
+    pairs = _codes(names) * (2 * count) + _codes(_fold_all(columns.leads))
+    codes = np.unique(pairs, return_inverse=True)[1].astype(np.int64) if count else pairs
     fresh = int(codes.max()) + 1 if len(codes) else 0
     untitled = [n for n in nameless if not names[n]]
     codes[untitled] = fresh + np.arange(len(untitled))
@@ -388,7 +419,7 @@ def _merge(group: list[TrackProfile], values: list[list[float]]) -> TrackProfile
     for column, name in enumerate(FEATURE_NAMES):
         if name not in ("key", "mode") and (found := _first_known(values, column)) is not None:
             features[name] = getattr(group[found].features, name)
-    fields = vars(head) | {
+    fields = dict(zip(_FIELDS, _ALL_FIELDS(head), strict=True)) | {
         "release_year": year,
         "isrc": isrc,
         "explicit": explicit,

@@ -145,7 +145,7 @@ def feature_matrix(all_features: Sequence[Features]) -> FloatArray:
     return np.where(believable, matrix, np.nan)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackProfile:
     """Everything the engine knows about one song in a listener's history."""
 
