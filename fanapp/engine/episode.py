@@ -15,7 +15,7 @@ import numpy as np
 from fanapp.engine import archetypes as casts
 from fanapp.engine.arcs import RULE, Arc, arcs_by_finale, rank_members, tell
 from fanapp.engine.casting import cast
-from fanapp.engine.history import Table
+from fanapp.engine.history import Table, collector_paused
 from fanapp.engine.mashup import best_pairs
 from fanapp.engine.model import Character, EngineError, MashupPair, Proposal
 from fanapp.engine.profile import TrackProfile
@@ -48,7 +48,11 @@ def propose(tracks: Sequence[TrackProfile], *, arc_length: int = 3) -> Proposal:
     """
     if isinstance(arc_length, bool) or arc_length not in ARC_LENGTHS:
         raise EngineError(f"An arc tells its story in {ARC_LENGTHS[0]} to {ARC_LENGTHS[-1]} songs.")
-    given = list(tracks)
+    with collector_paused():  # until the long lists of a history are gone (see `collector_paused`)
+        return _propose(list(tracks), arc_length)
+
+
+def _propose(given: list[TrackProfile], arc_length: int) -> Proposal:
     table = Table.of_history(given)
     if len(table) < 2:
         raise EngineError(_TOO_FEW.get(len(given), _ALL_THE_SAME))
