@@ -20,9 +20,11 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import logging
+import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -125,6 +127,11 @@ class PageCache:
             while len(self._items) > self.max_items:
                 self._items.popitem()
 
+    def __contains__(self, key: object) -> bool:
+        """Whether a page is held (and not expired) under `key`, without touching its recency."""
+        with self._lock:
+            return key in self._items
+
     def clear(self) -> None:
         """Drop every page this worker holds."""
         with self._lock:
@@ -204,6 +211,7 @@ class Serving:
         self.news = store.News(settings, self.breaker, self._forget_here)
         self.purger = Purger(settings)
         self.retrier = store.Retrier(self._deliver)
+        self._warming_in: int | None = None  # the process whose warming loop runs
 
     @classmethod
     def in_memory(cls, cache: PageCache) -> Serving:
@@ -212,6 +220,7 @@ class Serving:
         serving.pages = serving.images = cache
         serving.text = serving.files = None
         serving.news = store.News(None, Breaker(), serving._forget_here)
+        serving._warming_in = None
         return serving
 
     def _forget_here(self, slugs: list[str] | None, disk: bool) -> None:
@@ -234,12 +243,51 @@ class Serving:
             return page
         if image:
             page = self.files.get(key, slug) if self.files is not None and slug else None
+        elif self.text is not None:
+            self._keep_warm()
+            seen = self.news.seen
+            page = self.text.get(key)
+            if page is not None and self.news.seen != seen:
+                # Take-downs were heard while Redis answered: this copy may be one of them; it was
+                # true when read, so it is served once, but not kept.
+                return squeeze(page)
         else:
-            page = self.text.get(key) if self.text is not None else None
+            page = None
         if page is not None:
             page = squeeze(page)
             memory.put(key, page)
         return page
+
+    WARM_SECONDS = 0.5  # how often a worker fetches what the others lately fetched
+    WARM_BATCH = 100  # pages per MGET
+
+    def warm(self) -> int:
+        """Fetch in bulk the pages other workers lately fetched or stored and this one lacks (the
+        store's recent list); returns how many it kept. Only while the take-down news is fresh, and
+        nothing from a batch during which take-downs were heard."""
+        if self.text is None or not self.news.fresh():
+            return 0
+        wanted = [key for key in self.text.recent() if key not in self.pages]
+        kept = 0
+        for start in range(0, len(wanted), self.WARM_BATCH):
+            keys = wanted[start : start + self.WARM_BATCH]
+            seen = self.news.seen
+            pages = self.text.many(keys)
+            if pages is None or self.news.seen != seen:
+                break
+            for key, page in zip(keys, pages, strict=True):
+                if page is not None:
+                    self.pages.put(key, squeeze(page))
+                    kept += 1
+        return kept
+
+    def _keep_warm(self) -> None:
+        """Start this process's warming loop, once (a forked worker starts its own)."""
+        if self._warming_in == os.getpid():
+            return
+        self._warming_in = os.getpid()
+        loop = threading.Thread(target=_warm_loop, args=(weakref.ref(self),), name="page-warmer", daemon=True)
+        loop.start()
 
     def put(self, key: str, page: Page, image: bool, generation: int) -> None:
         """Keep a freshly rendered answer here and in the shared store (text compressed once, here:
@@ -436,6 +484,18 @@ class PublicPages:
         if generation is not None:
             self.serving.put(key, page, image, generation)
         return self._replay(page if image else squeeze(page), environ, start_response)
+
+
+def _warm_loop(ref: weakref.ref[Serving]) -> None:
+    """`Serving.warm` every `WARM_SECONDS` while that serving layer lives (a greenlet under gevent)."""
+    while (serving := ref()) is not None:
+        pause = serving.WARM_SECONDS
+        try:
+            serving.warm()
+        except Exception as exc:  # whatever went wrong, pages are still fetched one by one
+            log.warning("could not warm this worker's pages (%s); trying again shortly", exc)
+        del serving
+        time.sleep(pause)
 
 
 def _no_write(_data: bytes) -> None:

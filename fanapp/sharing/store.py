@@ -43,6 +43,12 @@ KEEP_NEWS = 100_000  # take-downs remembered in the log (a worker further behind
 # bounds the worst case of a take-down whose worker could not reach Redis and died before its retry.
 STORE_SECONDS = 3600
 
+# The keys workers lately fetched or stored, newest first: every worker reads them twice a second and
+# fetches what it lacks in bulk (`Serving.warm`), so a link opened on one worker is in every worker's
+# memory before it is opened there. One `MGET` of hundreds of pages costs what one `GET` does.
+RECENT_KEY = "pages-recent"
+RECENT_KEEP = 2000
+
 # Store a page only if no take-down happened since its rendering began (the generation read before
 # it): a page rendered from a database read just before a take-down's commit is never stored after it.
 _PUT_IF_UNCHANGED = """
@@ -50,6 +56,8 @@ if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 redis.call('SADD', KEYS[3], KEYS[2])
 redis.call('EXPIRE', KEYS[3], ARGV[3])
+redis.call('LPUSH', KEYS[4], KEYS[2])
+redis.call('LTRIM', KEYS[4], 0, ARGV[4])
 return 1
 """
 
@@ -104,20 +112,50 @@ class TextStore:
         self.breaker = breaker
         self.prefix = settings.redis_prefix
         self.namespace = f"{settings.redis_prefix}page:{build_id()}:"
+        self.recent_key = settings.redis_prefix + RECENT_KEY
         self._put = self.redis.register_script(_PUT_IF_UNCHANGED)
 
     def _slug_set(self, slug: str) -> str:
         return f"{self.prefix}page-keys:{slug}"
 
     def get(self, key: str) -> Page | None:
-        """The stored page, or None (missing, or Redis unavailable)."""
-        data = self.breaker.call(self.redis.get, self.namespace + key)
+        """The stored page, or None (missing, or Redis unavailable); the key goes to the recent list in
+        the same round trip."""
+        data = self.breaker.call(self._get_and_tell, self.namespace + key)
         return decode(data) if data else None
+
+    def _get_and_tell(self, full: str) -> bytes | None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(full)
+        pipe.lpush(self.recent_key, full)
+        pipe.ltrim(self.recent_key, 0, RECENT_KEEP - 1)
+        data: bytes | None = pipe.execute()[0]
+        return data
+
+    def recent(self) -> list[str]:
+        """The keys (without this build's namespace) lately fetched or stored by any worker, newest
+        first, each once; [] when Redis is unavailable."""
+        found = self.breaker.call(self.redis.lrange, self.recent_key, 0, RECENT_KEEP - 1, default=[])
+        cut = len(self.namespace)
+        names = (k.decode() for k in found)
+        return list(dict.fromkeys(k[cut:] for k in names if k.startswith(self.namespace)))
+
+    def many(self, keys: list[str]) -> list[Page | None] | None:
+        """The stored pages under these keys, in order (None for each one missing), in one round trip;
+        None when Redis is unavailable."""
+        found = self.breaker.call(self.redis.mget, [self.namespace + k for k in keys])
+        return None if found is None else [decode(d) if d else None for d in found]
 
     def put(self, key: str, page: Page, generation: int) -> None:
         """Store `page` unless a take-down happened since `generation` was read."""
-        keys = [self.prefix + GENERATION_KEY, self.namespace + key, self._slug_set(page.slug)]
-        self.breaker.call(self._put, keys, [str(generation), encode(page), STORE_SECONDS])
+        keys = [
+            self.prefix + GENERATION_KEY,
+            self.namespace + key,
+            self._slug_set(page.slug),
+            self.recent_key,
+        ]
+        args = [str(generation), encode(page), STORE_SECONDS, RECENT_KEEP - 1]
+        self.breaker.call(self._put, keys, args)
 
     def forget(self, slugs: Iterable[str]) -> None:
         """Delete every stored page of these episodes (raises a Redis error: the caller retries)."""

@@ -131,6 +131,79 @@ def test_a_take_down_on_one_worker_is_effective_on_the_other(shared: Settings) -
         _gone_soon(b, surface.format(slug))
 
 
+def test_a_copy_read_while_take_downs_were_heard_is_served_once_and_not_kept(
+    shared: Settings, server: PrivateRedis
+) -> None:
+    a, b = _worker(shared), _worker(shared)
+    slug = publish_demo(a.test_client())
+    assert a.test_client().get(f"/s/{slug}").status_code == 200  # stored in Redis
+    serving = b.extensions["fanapp.serving"]
+    assert serving.news.fresh()
+    real_get = serving.text.get
+
+    def get_while_news_arrives(key: str) -> store.Page | None:
+        page = real_get(key)
+        serving.news.seen = (serving.news.seen or 0) + 1  # another request heard of a take-down meanwhile
+        return page
+
+    serving.text.get = get_while_news_arrives  # type: ignore[method-assign]
+    assert b.test_client().get(f"/s/{slug}").status_code == 200  # true when read: served
+    serving.text.get = real_get  # type: ignore[method-assign]
+    conn = redis.Redis.from_url(server.url)
+    conn.delete(*conn.smembers(f"{shared.redis_prefix}page-keys:{slug}"))
+    calls: list[str] = []
+    b.before_request(lambda: calls.append("flask") and None)
+    assert b.test_client().get(f"/s/{slug}").status_code == 200
+    assert calls == ["flask"]  # but not kept in memory: rendered again
+
+
+def test_what_one_worker_fetched_the_others_hold_before_they_are_asked_until_a_take_down(
+    shared: Settings, server: PrivateRedis
+) -> None:
+    a, b = _worker(shared), _worker(shared)
+    owner = a.test_client()
+    slug = publish_demo(owner)
+    texts = SURFACES[:3]
+    first = {path: a.test_client().get(path.format(slug)) for path in texts}
+    assert all(r.status_code == 200 for r in first.values())
+    assert b.extensions["fanapp.serving"].warm() == 3  # page, JSON, embed card: one round trip
+    conn = redis.Redis.from_url(server.url)
+    conn.delete(*conn.smembers(f"{shared.redis_prefix}page-keys:{slug}"))  # B cannot fetch them now
+    calls: list[str] = []
+    b.before_request(lambda: calls.append("flask") and None)
+    for path, answer in first.items():
+        again = b.test_client().get(path.format(slug))
+        assert again.status_code == 200 and again.data == answer.data
+    assert calls == []  # from B's memory
+    _unpublish(owner)
+    for path in texts:
+        _gone_soon(b, path.format(slug))
+
+
+def test_a_batch_fetched_while_take_downs_were_heard_is_not_kept(shared: Settings) -> None:
+    a, b = _worker(shared), _worker(shared)
+    slug = publish_demo(a.test_client())
+    assert a.test_client().get(f"/s/{slug}").status_code == 200
+    serving = b.extensions["fanapp.serving"]
+    real_many = serving.text.many
+
+    def many_while_news_arrives(keys: list[str]) -> list[store.Page | None] | None:
+        pages = real_many(keys)
+        serving.news.seen = (serving.news.seen or 0) + 1  # another request heard of a take-down meanwhile
+        return pages
+
+    serving.text.many = many_while_news_arrives  # type: ignore[method-assign]
+    assert serving.warm() == 0
+
+
+def test_a_worker_warms_nothing_while_redis_is_down(shared: Settings, server: PrivateRedis) -> None:
+    a, b = _worker(shared), _worker(shared)
+    slug = publish_demo(a.test_client())
+    assert a.test_client().get(f"/s/{slug}").status_code == 200
+    server.stop()
+    assert b.extensions["fanapp.serving"].warm() == 0
+
+
 @pytest.mark.parametrize("trouble", ["stalled", "stopped"])
 def test_redis_in_trouble_pages_answer_and_take_downs_hold(
     shared: Settings, server: PrivateRedis, trouble: str, monkeypatch: pytest.MonkeyPatch
