@@ -3,21 +3,21 @@
 The production shape: `gunicorn.conf.py` (2 gevent workers), PostgreSQL (a database of its own) and a
 private Redis; 10,000 published episodes (one demo episode published through the journey, then cloned
 row by row with new slugs). wrk on loopback, 64 connections, 2 threads; for each surface (share page,
-`.json`, embed card, oEmbed) three traffic shapes: one hot slug, 10,000 slugs uniformly at random,
-Zipf (s = 1) over 10,000. The store is filled as rendering at publish would fill it: each surface of
-the first episode is rendered by the app (one request), and its stored bytes are copied for the other
-9,999 slugs with the slug substituted and a new ETag (rendering 40,000 answers one by one would take
-this shared machine minutes; what a render costs is the `uncached` line, and the images' cold
-figures). Each shape is then run for a few seconds (warm-up), then measured. Images: cold = the first
-request of an episode's image (rendered, stored), sequentially, median of distinct episodes; warm =
-wrk over those episodes once rendered.
+`.json`, embed card, oEmbed) these traffic shapes: one hot slug, 10,000 slugs uniformly at random
+(plain, as wrk asks, and asking for gzip, as browsers and CDNs do), Zipf (s = 1) over 10,000. The store
+is filled as rendering at publish would fill it: each surface of the first episode is rendered by the
+app (one request), and its stored bytes are copied for the other 9,999 slugs with the slug substituted
+and a new ETag (rendering 40,000 answers one by one would take this shared machine minutes; what a
+render costs is the `uncached` line, and the images' cold figures). Each shape is then run for a few
+seconds (warm-up), then measured. Images: cold = the first request of an episode's image (rendered,
+stored), sequentially, median of distinct episodes; warm = wrk over those episodes once rendered.
 
 One line per measure, e.g. `public_surfaces surface=share traffic=uniform rps=... ratio_to_hello=...
 p99_ms=... hello_p99_ms=... p99_ratio=...`, then `public_images size=card cold_ms=... warm_ratio=...`.
 Hello is measured before and after the surfaces; its median is the baseline (a shared machine drifts).
 
-    .venv/bin/python -m bench.public_surfaces            # the full run (~3 minutes)
-    .venv/bin/python -m bench.public_surfaces --quick    # shorter runs, hot and uniform only
+    .venv/bin/python -m bench.public_surfaces            # the full run (~4 minutes)
+    .venv/bin/python -m bench.public_surfaces --quick    # shorter runs, no Zipf
 """
 
 from __future__ import annotations
@@ -82,9 +82,15 @@ end
 
 
 def _wrk(
-    url: str, seconds: int, script: Path | None = None, args: tuple[str, ...] = ()
+    url: str,
+    seconds: int,
+    script: Path | None = None,
+    args: tuple[str, ...] = (),
+    headers: tuple[str, ...] = (),
 ) -> tuple[float, float]:
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    for header in headers:
+        command += ["-H", header]
     if script is not None:
         command += ["-s", str(script)]
     out = subprocess.run(
@@ -160,14 +166,18 @@ def _publish(database_url: str, redis_url: str) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Publish, serve, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="4 s runs; hot and uniform only")
+    parser.add_argument("--quick", action="store_true", help="4 s runs; no Zipf")
     opts = parser.parse_args(argv if argv is not None else [])
     opts.quick = opts.quick or os.environ.get("BENCH_QUICK") == "1"
     if shutil.which("wrk") is None:
         print("public_surfaces skipped=1 reason=wrk-not-installed")
         return
     seconds, warm = (4, 3) if opts.quick else (int(os.environ.get("BENCH_SECONDS", "6")), 4)
-    traffics = ("hot", "uniform") if opts.quick else ("hot", "uniform", "zipf")
+    # `uniform-gzip`: the same uniform traffic asking for gzip, as every browser and CDN does (wrk asks
+    # for nothing by default, so each answer is decompressed from what memory keeps).
+    traffics = (
+        ("hot", "uniform", "uniform-gzip") if opts.quick else ("hot", "uniform", "uniform-gzip", "zipf")
+    )
     name = _database()
     work = Path(tempfile.mkdtemp(prefix="fanapp-bench-"))
     try:
@@ -213,9 +223,10 @@ def main(argv: list[str] | None = None) -> None:
                     for traffic in traffics:
                         paths = work / (f"{surface}-hot.txt" if traffic == "hot" else f"{surface}.txt")
                         mode = "zipf" if traffic == "zipf" else "uniform"
-                        _wrk(base + "/", warm, script, (str(paths), mode))
+                        asks = ("Accept-Encoding: gzip, deflate, br",) if traffic.endswith("gzip") else ()
+                        _wrk(base + "/", warm, script, (str(paths), mode), asks)
                         results.append(
-                            (surface, traffic, *_wrk(base + "/", seconds, script, (str(paths), mode)))
+                            (surface, traffic, *_wrk(base + "/", seconds, script, (str(paths), mode), asks))
                         )
                 images = _images(base, slugs[1 : 1 + IMAGE_EPISODES], work, script, seconds, warm)
             measure_hello()
