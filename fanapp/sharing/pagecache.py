@@ -265,7 +265,7 @@ class Serving:
         """Fetch in bulk the pages other workers lately fetched or stored and this one lacks (the
         store's recent list); returns how many it kept. Only while the take-down news is fresh, and
         nothing from a batch during which take-downs were heard."""
-        if self.text is None or not self.news.fresh():
+        if self.text is None or self.pages.ttl <= 0 or not self.news.fresh():
             return 0
         wanted = [key for key in self.text.recent() if key not in self.pages]
         kept = 0
