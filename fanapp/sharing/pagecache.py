@@ -212,6 +212,7 @@ class Serving:
         self.purger = Purger(settings)
         self.retrier = store.Retrier(self._deliver)
         self._warming_in: int | None = None  # the process whose warming loop runs
+        self._recent_from = "0"  # the last entry of the store's recent stream this worker read
 
     @classmethod
     def in_memory(cls, cache: PageCache) -> Serving:
@@ -221,6 +222,7 @@ class Serving:
         serving.text = serving.files = None
         serving.news = store.News(None, Breaker(), serving._forget_here)
         serving._warming_in = None
+        serving._recent_from = "0"
         return serving
 
     def _forget_here(self, slugs: list[str] | None, disk: bool) -> None:
@@ -262,12 +264,13 @@ class Serving:
     WARM_BATCH = 100  # pages per MGET
 
     def warm(self) -> int:
-        """Fetch in bulk the pages other workers lately fetched or stored and this one lacks (the
-        store's recent list); returns how many it kept. Only while the take-down news is fresh, and
-        nothing from a batch during which take-downs were heard."""
+        """Fetch in bulk the pages other workers fetched or stored since the last call and this one
+        lacks (the store's recent stream); returns how many it kept. Only while the take-down news is
+        fresh, and nothing from a batch during which take-downs were heard."""
         if self.text is None or self.pages.ttl <= 0 or not self.news.fresh():
             return 0
-        wanted = [key for key in self.text.recent() if key not in self.pages]
+        keys, self._recent_from = self.text.recent(self._recent_from)
+        wanted = [key for key in keys if key not in self.pages]
         kept = 0
         for start in range(0, len(wanted), self.WARM_BATCH):
             keys = wanted[start : start + self.WARM_BATCH]

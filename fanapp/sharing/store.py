@@ -43,9 +43,10 @@ KEEP_NEWS = 100_000  # take-downs remembered in the log (a worker further behind
 # bounds the worst case of a take-down whose worker could not reach Redis and died before its retry.
 STORE_SECONDS = 3600
 
-# The keys workers lately fetched or stored, newest first: every worker reads them twice a second and
-# fetches what it lacks in bulk (`Serving.warm`), so a link opened on one worker is in every worker's
-# memory before it is opened there. One `MGET` of hundreds of pages costs what one `GET` does.
+# The keys workers lately fetched or stored, as a stream: every worker reads what is new in it twice a
+# second and fetches what it lacks in bulk (`Serving.warm`), so a link opened on one worker is in every
+# worker's memory before it is opened there. One `MGET` of a hundred pages costs what one `GET` does.
+# A stream, so each worker reads only the entries since its last read (an idle site costs nothing).
 RECENT_KEY = "pages-recent"
 RECENT_KEEP = 2000
 
@@ -56,8 +57,7 @@ if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 redis.call('SADD', KEYS[3], KEYS[2])
 redis.call('EXPIRE', KEYS[3], ARGV[3])
-redis.call('LPUSH', KEYS[4], KEYS[2])
-redis.call('LTRIM', KEYS[4], 0, ARGV[4])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'k', KEYS[2])
 return 1
 """
 
@@ -127,18 +127,20 @@ class TextStore:
     def _get_and_tell(self, full: str) -> bytes | None:
         pipe = self.redis.pipeline(transaction=False)
         pipe.get(full)
-        pipe.lpush(self.recent_key, full)
-        pipe.ltrim(self.recent_key, 0, RECENT_KEEP - 1)
+        pipe.xadd(self.recent_key, {"k": full}, maxlen=RECENT_KEEP, approximate=True)
         data: bytes | None = pipe.execute()[0]
         return data
 
-    def recent(self) -> list[str]:
-        """The keys (without this build's namespace) lately fetched or stored by any worker, newest
-        first, each once; [] when Redis is unavailable."""
-        found = self.breaker.call(self.redis.lrange, self.recent_key, 0, RECENT_KEEP - 1, default=[])
+    def recent(self, after: str) -> tuple[list[str], str]:
+        """The keys (without this build's namespace) fetched or stored by any worker since the stream
+        entry `after` ("0": all it keeps), each once, and the last entry read; nothing new when Redis
+        is unavailable."""
+        found = self.breaker.call(self.redis.xread, {self.recent_key: after}, RECENT_KEEP, default=[])
+        entries = found[0][1] if found else []
         cut = len(self.namespace)
-        names = (k.decode() for k in found)
-        return list(dict.fromkeys(k[cut:] for k in names if k.startswith(self.namespace)))
+        names = (fields.get(b"k", b"").decode() for _, fields in entries)
+        keys = list(dict.fromkeys(k[cut:] for k in names if k.startswith(self.namespace)))
+        return keys, (entries[-1][0].decode() if entries else after)
 
     def many(self, keys: list[str]) -> list[Page | None] | None:
         """The stored pages under these keys, in order (None for each one missing), in one round trip;
