@@ -347,7 +347,10 @@ def _defer_or_fail(
 # -- how long a queued visitor waits -------------------------------------------------------------------
 
 DURATION_KEY = "import-seconds"  # the recent import duration (an average), shared by every worker
-DEFAULT_DURATION = 4.0  # seconds, until imports have been measured
+DEFAULT_DURATION = 4.0  # seconds: the import after a budget wait, until imports have been measured
+# The measured average outlives a quiet week: a spike after quiet hours is told waits from the last
+# imports measured, not from a guess (`wait` shows no figure for the workers' queue while none is).
+DURATION_SECONDS = 7 * 86400
 WINDOW = 30.0  # the Spotify budget's rolling window (SPOTIFY_CALL_BUDGET calls per 30 s)
 
 
@@ -383,7 +386,7 @@ def record_duration(settings: Settings, seconds: float) -> None:
         key = settings.redis_prefix + DURATION_KEY
         old = conn.get(key)
         value = seconds if old is None else 0.7 * float(old) + 0.3 * seconds
-        conn.set(key, f"{value:.3f}", ex=3600)
+        conn.set(key, f"{value:.3f}", ex=DURATION_SECONDS)
 
 
 def wait(settings: Settings, listener: Listener, position: int | None) -> Wait | None:
@@ -395,7 +398,7 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
     `calls_per_import` calls (a running one too: it waits at its first ones); beyond what the window
     has left they wait for its calls to leave it (the oldest in `seconds_until_room`, then a window of
     SPOTIFY_CALL_BUDGET calls per 30 s). Whichever is slower is the wait, plus half a second for the
-    page's next poll.
+    page's next poll. Until an import has been measured, only a wait for the budget is given.
     """
     if position is None or not settings.redis_url:
         return None
@@ -403,7 +406,8 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
 
     try:
         conn = redis_client(settings.redis_url)
-        duration = float(conn.get(settings.redis_prefix + DURATION_KEY) or DEFAULT_DURATION)
+        measured = conn.get(settings.redis_prefix + DURATION_KEY)
+        duration = float(measured) if measured else DEFAULT_DURATION
         running = queue(settings).started_job_registry.count
         budget = budget_for(settings)
         room, refill = budget.remaining("spotify"), budget.seconds_until_room("spotify")
@@ -426,5 +430,9 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
             # seconds, and a spike's calls leave together, one window after they were made.
             windows = math.ceil((needed - room) / settings.spotify_budget)
             by_budget = refill + (windows - 1) * WINDOW + duration
+    if not measured and by_budget <= by_workers:
+        # No import measured yet: the figure would be a guess shown as a fact (in a spike's first
+        # seconds it was shown as 6 s where 2-3 s passed); the page shows the queue position alone.
+        return None
     seconds = max(by_workers, by_budget) + 0.5
     return Wait(seconds=max(1, round(seconds)), budget_bound=by_budget > by_workers)
