@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -102,7 +103,14 @@ def test_429_returns_at_once_and_pauses(
     fake.fail(429, headers={"Retry-After": str(retry_after)}, body={"error": "Too Many Requests"})
     sleeps: list[float] = []
     sleep = time.sleep
-    monkeypatch.setattr(time, "sleep", lambda s: sleeps.append(s) or sleep(s))
+    caller = threading.get_ident()  # only this thread's sleeps: background retries sleep too
+
+    def counted(seconds: float) -> None:
+        if threading.get_ident() == caller:
+            sleeps.append(seconds)
+        sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", counted)
     with pytest.raises(ProviderRateLimited) as caught:
         recco.fetch([SP_A])
     # At once: asked once, never retried, no wait toward the Retry-After (counted, not timed).
