@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -98,19 +97,10 @@ def test_429_returns_at_once_and_pauses(
     fake: FakeReccoBeats,
     pauses: MemoryPauses,
     retry_after: int,
-    monkeypatch: pytest.MonkeyPatch,
+    own_sleeps: list[float],
 ) -> None:
     fake.fail(429, headers={"Retry-After": str(retry_after)}, body={"error": "Too Many Requests"})
-    sleeps: list[float] = []
-    sleep = time.sleep
-    caller = threading.get_ident()  # only this thread's sleeps: background retries sleep too
-
-    def counted(seconds: float) -> None:
-        if threading.get_ident() == caller:
-            sleeps.append(seconds)
-        sleep(seconds)
-
-    monkeypatch.setattr(time, "sleep", counted)
+    sleeps = own_sleeps
     with pytest.raises(ProviderRateLimited) as caught:
         recco.fetch([SP_A])
     # At once: asked once, never retried, no wait toward the Retry-After (counted, not timed).
