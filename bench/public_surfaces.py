@@ -3,8 +3,10 @@
 The production shape: `gunicorn.conf.py` (2 gevent workers), PostgreSQL (a database of its own) and a
 private Redis; 10,000 published episodes (one demo episode published through the journey, then cloned
 row by row with new slugs). wrk on loopback, 64 connections, 2 threads; for each surface (share page,
-`.json`, embed card, oEmbed) these traffic shapes: one hot slug, 10,000 slugs uniformly at random
-(plain, as wrk asks, and asking for gzip, as browsers and CDNs do), Zipf (s = 1) over 10,000. The store
+`.json`, embed card, oEmbed) these traffic shapes: one hot slug; the first wave (`uniform-first`: each
+of the 10,000 slugs opened for the first time since the store was filled, in order, so no worker holds
+it yet); then, every slug opened once, 10,000 slugs uniformly at random (plain, as wrk asks, and asking
+for gzip, as browsers and CDNs do) and Zipf (s = 1) over 10,000. The store
 is filled as rendering at publish would fill it: each surface of the first episode is rendered by the
 app (one request), and its stored bytes are copied for the other 9,999 slugs with the slug substituted
 and a new ETag (rendering 40,000 answers one by one would take this shared machine minutes; what a
@@ -48,6 +50,7 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0
 PUBLIC_BASE = "http://fans.bench"
 EPISODES = 10_000
 CONNECTIONS = 64
+THREADS = 2
 IMAGE_EPISODES = 15
 
 LUA = """
@@ -79,6 +82,25 @@ request = function()
   return wrk.format("GET", paths[i])
 end
 """
+# The paths in order, each once before any twice: thread n of THREADS takes paths n, n + THREADS, ...
+# (wrk runs for its whole duration; after the last path it starts again from the first).
+IN_ORDER_LUA = """
+local paths = {}
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("first", threads)
+end
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  nextpath = first
+end
+request = function()
+  local i = ((nextpath - 1) % #paths) + 1
+  nextpath = nextpath + THREADS
+  return wrk.format("GET", paths[i])
+end
+""".replace("THREADS", str(THREADS))
 
 
 def _wrk(
@@ -87,8 +109,9 @@ def _wrk(
     script: Path | None = None,
     args: tuple[str, ...] = (),
     headers: tuple[str, ...] = (),
-) -> tuple[float, float]:
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+) -> tuple[float, float, int]:
+    """Requests per second, p99 in ms, and how many requests were answered."""
+    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for header in headers:
         command += ["-H", header]
     if script is not None:
@@ -101,7 +124,8 @@ def _wrk(
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if non2xx:
         raise RuntimeError(f"{url}: {non2xx.group(1)} answers were not 2xx/3xx:\n{out}")
-    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], count
 
 
 def _database() -> str:
@@ -175,9 +199,10 @@ def main(argv: list[str] | None = None) -> None:
     seconds, warm = (4, 3) if opts.quick else (int(os.environ.get("BENCH_SECONDS", "6")), 4)
     # `uniform-gzip`: the same uniform traffic asking for gzip, as every browser and CDN does (wrk asks
     # for nothing by default, so each answer is decompressed from what memory keeps).
-    traffics = (
-        ("hot", "uniform", "uniform-gzip") if opts.quick else ("hot", "uniform", "uniform-gzip", "zipf")
-    )
+    # `uniform-first`: each slug requested once, its first request since the store was filled (no
+    # worker holds it yet: one Redis lookup each), as the first wave of a campaign; `uniform` and the
+    # shapes after it then run with every page in some worker's memory, as a campaign does after that.
+    traffics = ("hot", "uniform-first", "uniform", "uniform-gzip") + (() if opts.quick else ("zipf",))
     name = _database()
     work = Path(tempfile.mkdtemp(prefix="fanapp-bench-"))
     try:
@@ -190,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
             _cpu(database_url, r.url, slugs)
             script = work / "pick.lua"
             script.write_text(LUA)
+            in_order = work / "in-order.lua"
+            in_order.write_text(IN_ORDER_LUA)
             surfaces = {
                 "share": "/s/{}",
                 "json": "/s/{}.json",
@@ -204,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
             def measure_hello() -> None:
                 with gunicorn({"FANAPP_ENV": "development"}, target="bench.hello:app") as base:
                     _wrk(base + "/", warm)
-                    hello.append(_wrk(base + "/", seconds))
+                    hello.append(_wrk(base + "/", seconds)[:2])
 
             measure_hello()
             env = {
@@ -224,10 +251,16 @@ def main(argv: list[str] | None = None) -> None:
                         paths = work / (f"{surface}-hot.txt" if traffic == "hot" else f"{surface}.txt")
                         mode = "zipf" if traffic == "zipf" else "uniform"
                         asks = ("Accept-Encoding: gzip, deflate, br",) if traffic.endswith("gzip") else ()
-                        _wrk(base + "/", warm, script, (str(paths), mode), asks)
-                        results.append(
-                            (surface, traffic, *_wrk(base + "/", seconds, script, (str(paths), mode), asks))
-                        )
+                        if traffic == "uniform-first":  # no warm-up: it would be the first pass
+                            measured = _wrk(base + "/", seconds, in_order, (str(paths),))
+                            if measured[2] > EPISODES:
+                                print(f"# {surface} uniform-first: {measured[2]} requests, some twice")
+                            # The rest of the slugs opened once too (not measured), then `uniform`.
+                            _wrk(base + "/", 2 * seconds, in_order, (str(paths),))
+                        else:
+                            _wrk(base + "/", warm, script, (str(paths), mode), asks)
+                            measured = _wrk(base + "/", seconds, script, (str(paths), mode), asks)
+                        results.append((surface, traffic, *measured[:2]))
                 images = _images(base, slugs[1 : 1 + IMAGE_EPISODES], work, script, seconds, warm)
             measure_hello()
             hello_rps = statistics.median(h[0] for h in hello)
@@ -379,7 +412,7 @@ def _images(
         paths = work / f"{size}.txt"
         paths.write_text("\n".join(pattern.format(s) for s in slugs) + "\n")
         _wrk(base + "/", warm, script, (str(paths), "uniform"))
-        rps, p99 = _wrk(base + "/", seconds, script, (str(paths), "uniform"))
+        rps, p99, _ = _wrk(base + "/", seconds, script, (str(paths), "uniform"))
         out.append((size, statistics.median(cold), rps, p99))
     return out
 
