@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 import secrets
 import time
@@ -15,7 +14,7 @@ from typing import Any
 from flask import has_app_context, has_request_context
 from rq import Callback, Queue
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job, JobStatus, get_current_job
 from sqlmodel import Session
 
 from fanapp import campaigns, config, episodes
@@ -173,9 +172,15 @@ def _source(session: Session, settings: Settings, listener: Listener, spec: dict
     if kind == "spotify":
         assert listener.id is not None
         access = tokens.access_token(session, settings=settings, listener_id=listener.id)
-        # Only a worker may wait for room in the call budget; a web request fails fast instead.
+        # Only a worker may wait for room in the call budget; a web request fails fast instead. A
+        # worker takes the import's calls from the budget at once (profile, 3 top ranges, recent plays,
+        # the saved pages), so imports do not straddle windows; a short library leaves a few unused.
+        on_worker = not has_request_context()
         sp = spotify_client.client(
-            settings, access, budget_wait=0.0 if has_request_context() else BUDGET_WAIT
+            settings,
+            access,
+            budget_wait=BUDGET_WAIT if on_worker else 0.0,
+            reserve=5 + settings.saved_pages if on_worker else 0,
         )
         return SpotifySource(sp, saved_pages=settings.saved_pages)
     if kind == "apple-music":
@@ -266,6 +271,8 @@ def _run(listener_id: int, spec: dict[str, Any], source: HistorySource | None = 
         started = time.monotonic()
         try:
             source = source or _source(session, settings, listener, spec)
+            started = time.monotonic()  # the import's own time, after its wait for the call budget
+            _mark_begun()
             # On a worker an export's parse gets a CPU budget of its own (the web path has no queue).
             budget: AbstractContextManager[None] = (
                 uploads.cpu_budget()
@@ -347,11 +354,13 @@ def _defer_or_fail(
 # -- how long a queued visitor waits -------------------------------------------------------------------
 
 DURATION_KEY = "import-seconds"  # the recent import duration (an average), shared by every worker
+# The page polls every second: a visitor sees the end half a poll later on average, and the builder
+# then loads (about half a second more in a spike, measured by `bench.connect_spike`).
+NOTICED = 1.0
 DEFAULT_DURATION = 4.0  # seconds: the import after a budget wait, until imports have been measured
 # The measured average outlives a quiet week: a spike after quiet hours is told waits from the last
 # imports measured, not from a guess (`wait` shows no figure for the workers' queue while none is).
 DURATION_SECONDS = 7 * 86400
-WINDOW = 30.0  # the Spotify budget's rolling window (SPOTIFY_CALL_BUDGET calls per 30 s)
 
 
 @dataclass(frozen=True)
@@ -361,6 +370,42 @@ class Wait:
 
     seconds: int
     budget_bound: bool
+
+
+BEGUN = "begun_at"  # a running job's meta: when its import began, after any wait for the call budget
+
+
+def _mark_begun() -> None:
+    """Say in the running job's meta that its import has begun (its calls taken from the budget)."""
+    job = get_current_job()
+    if job is not None:
+        with suppress(Exception):  # only the waits shown to others read it
+            job.meta[BEGUN] = time.time()
+            job.save_meta()  # type: ignore[no-untyped-call]
+
+
+def _running(settings: Settings, conn: Any) -> list[float | None]:
+    """For each running import, how many seconds ago it began, or None while it still waits for room in
+    the call budget (or has not said yet)."""
+    registry = queue(settings).started_job_registry
+    now = time.time()
+    return [
+        max(0.0, now - float(job.meta[BEGUN])) if job is not None and BEGUN in job.meta else None
+        for job in Job.fetch_many(registry.get_job_ids(), connection=conn)
+    ]
+
+
+def _by_workers(started: list[float], ahead: int, workers: int, duration: float) -> float:
+    """When an import with `ahead` imports queued before it is done, on `workers` workers of which one
+    is busy for each of `started` (seconds since each began): each import takes the first worker free.
+    A running import already past the average is taken to end in a tenth of an import."""
+    free = sorted(max(duration - age, duration / 10) for age in started[:workers])
+    free += [0.0] * (max(0, workers - len(free)))
+    free = free[:workers] if workers > 0 else [0.0]
+    for _ in range(ahead):
+        free[0] += duration  # the earliest free worker takes the next import ahead
+        free.sort()
+    return free[0] + duration
 
 
 def calls_per_import(settings: Settings) -> int:
@@ -392,13 +437,14 @@ def record_duration(settings: Settings, seconds: float) -> None:
 def wait(settings: Settings, listener: Listener, position: int | None) -> Wait | None:
     """The honest wait of a queued import (None when it is not queued, or nothing is known).
 
-    Workers: `IMPORT_WORKERS` run at once; the running ones are on average half done, so the first
-    frees in half an import, and every `IMPORT_WORKERS` imports queued ahead cost one more import's
-    time (the recent average, measured by the workers). Budget (Spotify imports): every import spends
-    `calls_per_import` calls (a running one too: it waits at its first ones); beyond what the window
-    has left they wait for its calls to leave it (the oldest in `seconds_until_room`, then a window of
-    SPOTIFY_CALL_BUDGET calls per 30 s). Whichever is slower is the wait, plus half a second for the
-    page's next poll. Until an import has been measured, only a wait for the budget is given.
+    Workers: `IMPORT_WORKERS` run at once. Each running import ends one import's time (the recent
+    average, measured by the workers) after it began, or soon if it is already late; each import
+    queued ahead then takes the first worker free, and this one the next. Budget (Spotify imports):
+    every import takes `calls_per_import` calls at once (one running but still waiting for room
+    too), as the window has room (`seconds_until_calls`: the window's calls leave 30 s after they
+    were made, at the times they were made), then one import's time to finish. Whichever is slower is
+    the wait, plus `NOTICED` (the page's next poll, the builder's load). Until an import has been
+    measured, only a wait for the budget is given.
     """
     if position is None or not settings.redis_url:
         return None
@@ -408,31 +454,22 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
         conn = redis_client(settings.redis_url)
         measured = conn.get(settings.redis_prefix + DURATION_KEY)
         duration = float(measured) if measured else DEFAULT_DURATION
-        running = queue(settings).started_job_registry.count
-        budget = budget_for(settings)
-        room, refill = budget.remaining("spotify"), budget.seconds_until_room("spotify")
+        running = _running(settings, conn)
+        by_budget = 0.0
+        if (listener.source or "") == "spotify" and settings.spotify_budget > 0:
+            # A running import that has begun has taken its calls; one still waiting for room has not.
+            waiting = sum(1 for age in running if age is None)
+            imports, calls = position + waiting, calls_per_import(settings)
+            made = budget_for(settings).seconds_until_calls("spotify", imports, size=calls)
+            by_budget = made + duration if made > 0 else 0.0
     except Exception:  # Redis trouble: no estimate rather than a wrong one
         return None
-    workers = settings.import_workers
-    ahead = position - 1
-    free = max(0, workers - running)
-    # A free worker takes it at once; else the first running import ends in half an import's time.
-    starts = 0.0 if ahead < free else duration / 2 + ((ahead - free) // workers) * duration
-    by_workers = starts + duration
-    by_budget = 0.0
-    if (listener.source or "") == "spotify" and settings.spotify_budget > 0:
-        calls = calls_per_import(settings)
-        # Running imports still need nearly all their calls when the budget is the limit: they wait
-        # at their first ones (half of them was measured to under-estimate by a quarter).
-        needed = (ahead + 1 + running) * calls
-        if needed > room:
-            # A moving window: room comes back when the calls in it leave, the oldest in `refill`
-            # seconds, and a spike's calls leave together, one window after they were made.
-            windows = math.ceil((needed - room) / settings.spotify_budget)
-            by_budget = refill + (windows - 1) * WINDOW + duration
+    # One still waiting for the budget is counted as beginning now (the budget's wait covers the rest).
+    started = [0.0 if age is None else age for age in running]
+    by_workers = _by_workers(started, position - 1, settings.import_workers, duration)
     if not measured and by_budget <= by_workers:
         # No import measured yet: the figure would be a guess shown as a fact (in a spike's first
         # seconds it was shown as 6 s where 2-3 s passed); the page shows the queue position alone.
         return None
-    seconds = max(by_workers, by_budget) + 0.5
+    seconds = max(by_workers, by_budget) + NOTICED
     return Wait(seconds=max(1, round(seconds)), budget_bound=by_budget > by_workers)

@@ -110,9 +110,31 @@ class GuardedSession(requests.Session):
         self.max_bytes = max_bytes
         self.policy = policy
         self.retry_when = retry_when
+        self.prepaid = 0  # calls already taken from the budget by `reserve`
+
+    def reserve(self, calls: int) -> None:
+        """Take the next `calls` calls from the budget at once (waiting up to `wait` for room for all of
+        them), so a job's calls are made together instead of each racing other jobs' for the room a
+        window frees: a job that got some of its calls and waits a whole window for the rest keeps its
+        worker and every visitor queued behind it. Raises `UpstreamPaused` as a call would."""
+        if self.budget is None or calls <= 0:
+            return
+        calls = min(calls, self.budget.calls)
+        if not self.budget.acquire(self.upstream, wait=self.wait, cost=calls):
+            self._queueing()
+        self.prepaid += calls
+
+    def _queueing(self) -> None:
+        assert self.budget is not None
+        retry_after = max(1, int(self.budget.seconds_until_room(self.upstream)))
+        raise UpstreamPaused(
+            f"Many fans are connecting right now, so we are queueing calls to {self.label}.",
+            retry_after=retry_after,
+        )
 
     def _guard(self, wait: float) -> None:
-        """Refuse while paused, else take one call from the budget (waiting up to `wait` for room)."""
+        """Refuse while paused, else take one call from the budget (waiting up to `wait` for room), or
+        from what `reserve` took."""
         until = self.pauses.paused_until(self.upstream)
         if until is not None:
             raise UpstreamPaused(
@@ -120,12 +142,11 @@ class GuardedSession(requests.Session):
                 retry_after=max(1, int(until - time.time())),
                 until=until,
             )
+        if self.prepaid > 0:
+            self.prepaid -= 1
+            return
         if self.budget is not None and not self.budget.acquire(self.upstream, wait=wait):
-            retry_after = max(1, int(self.budget.seconds_until_room(self.upstream)))
-            raise UpstreamPaused(
-                f"Many fans are connecting right now, so we are queueing calls to {self.label}.",
-                retry_after=retry_after,
-            )
+            self._queueing()
 
     @staticmethod
     def _retry_answer(response: requests.Response, busy: Callable[[requests.Response], bool] | None) -> bool:

@@ -37,6 +37,31 @@ def test_budget_is_shared_by_workers_through_redis(prefix: str) -> None:
     assert not worker_a.acquire("spotify", wait=0.2)  # bounded wait, then gives up
 
 
+@pytest.mark.redis
+@pytest.mark.parametrize("storage", ["redis", "memory"])
+def test_the_time_until_calls_can_be_made_follows_when_the_windows_calls_were_made(
+    storage: str, prefix: str
+) -> None:
+    budget = OutboundBudget(REDIS_URL if storage == "redis" else "memory://", prefix=prefix, budget=10)
+    assert [budget.try_acquire("spotify") for _ in range(4)] == [True] * 4
+    time.sleep(1.0)  # the next calls are made a second after the first four
+    assert [budget.try_acquire("spotify") for _ in range(4)] == [True] * 4
+    assert budget.seconds_until_calls("spotify", 0) == 0.0
+    assert budget.seconds_until_calls("spotify", 2) == 0.0  # room for two now
+    # The third waits for the first call to leave (30 s after it), the seventh for the fifth (31 s).
+    assert 28.5 <= budget.seconds_until_calls("spotify", 3) <= 29.1
+    assert 29.5 <= budget.seconds_until_calls("spotify", 7) <= 30.1
+    # Beyond a window's worth: the 13th waits for the 3rd made from now, itself made at ~29 s.
+    assert 58.5 <= budget.seconds_until_calls("spotify", 13) <= 59.1
+    # Taken three at once, as imports take theirs: the room for two now fits no batch. When the first
+    # four calls leave (29 s), two batches fit; the third waits for the next calls (30 s), the fourth
+    # for the first batch's, made at 29 s.
+    assert 28.5 <= budget.seconds_until_calls("spotify", 1, size=3) <= 29.1
+    assert 28.5 <= budget.seconds_until_calls("spotify", 2, size=3) <= 29.1
+    assert 29.5 <= budget.seconds_until_calls("spotify", 3, size=3) <= 30.1
+    assert 58.5 <= budget.seconds_until_calls("spotify", 4, size=3) <= 59.1
+
+
 def test_budget_in_memory_without_redis() -> None:
     budget = OutboundBudget("memory://", prefix=f"t{uuid.uuid4().hex}", budget=2)
     assert [budget.try_acquire("x") for _ in range(3)] == [True, True, False]

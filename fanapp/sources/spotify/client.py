@@ -36,15 +36,20 @@ def http_session(settings: Settings, wait: float = 0.0, *, counted: bool = True)
     return guarded_session(settings, "spotify", wait=wait, counted=counted)
 
 
-def client(settings: Settings, access_token: str, *, budget_wait: float = 0.0) -> spotipy.Spotify:
+def client(
+    settings: Settings, access_token: str, *, budget_wait: float = 0.0, reserve: int = 0
+) -> spotipy.Spotify:
     """A spotipy Web API client with a timeout and no internal retries or sleeps.
 
     `budget_wait`: how long a call may wait for room in the app's call budget (jobs only; never a
-    web request).
+    web request). `reserve`: calls taken from the budget at once before the client is returned (an
+    import's calls, `GuardedSession.reserve`).
     """
+    session = guarded_session(settings, "spotify", wait=budget_wait)
+    session.reserve(reserve)
     sp = spotipy.Spotify(
         auth=access_token,
-        requests_session=http_session(settings, budget_wait),
+        requests_session=session,
         requests_timeout=settings.upstream_timeout,
         retries=0,
         status_retries=0,
