@@ -150,14 +150,17 @@ def test_loading_states(site: Site, open_tab: OpenTab) -> None:
 
     # An htmx edit: the asking form is marked, its button spins and cannot be pressed twice, and the
     # cassette reels of both sides turn until the new episode is in.
-    site.server.delay("POST", r"/add$", 0.8)
+    # (A long delay, and the three styles read in one call: each call is a round trip to the browser,
+    # and on a loaded machine a short request could end between them.)
+    site.server.delay("POST", r"/add$", 2.5)
     spare = spare_tracks(page)[0]
     history_row(page, spare).get_by_test_id("add-to-b").click()
     busy = page.locator("form.htmx-request")
     expect(busy).to_have_count(1)
-    button = busy.locator("button")
-    assert button.evaluate("b => getComputedStyle(b).pointerEvents") == "none"
-    assert button.evaluate("b => getComputedStyle(b, '::after').animationName") == "spin"
+    styles = busy.locator("button").evaluate(
+        "b => [getComputedStyle(b).pointerEvents, getComputedStyle(b, '::after').animationName]"
+    )
+    assert styles == ["none", "spin"]
     reel = side(page, "a").evaluate("el => getComputedStyle(el, '::before').animationName")
     assert reel == "spin"
     expect(song(page, "b", spare)).to_have_count(1)

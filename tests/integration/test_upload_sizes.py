@@ -280,6 +280,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 "RECCOBEATS_API_URL": CLOSED_PORT,
                 "LASTFM_API_URL": CLOSED_PORT,
                 "UPSTREAM_TIMEOUT": "3",
+                # Each upload searches Spotify for up to 50 songs, and five uploads here can fall in one
+                # 30 s window: the default 120 calls would refuse a later test's searches (sizes are
+                # this module's subject; the budget has tests of its own).
+                "SPOTIFY_CALL_BUDGET": "1000",
                 "RATE_LIMIT_CONNECT": "3 per minute",
                 "TRUSTED_PROXIES": "1",  # each test's visitor sends its own X-Forwarded-For
             }
