@@ -173,14 +173,14 @@ def _source(session: Session, settings: Settings, listener: Listener, spec: dict
         assert listener.id is not None
         access = tokens.access_token(session, settings=settings, listener_id=listener.id)
         # Only a worker may wait for room in the call budget; a web request fails fast instead. A
-        # worker takes the import's calls from the budget at once (profile, 3 top ranges, recent plays,
-        # the saved pages), so imports do not straddle windows; a short library leaves a few unused.
+        # worker takes the import's calls from the budget at once (`source_calls`), so imports do not
+        # straddle windows; a short library leaves a few unused.
         on_worker = not has_request_context()
         sp = spotify_client.client(
             settings,
             access,
             budget_wait=BUDGET_WAIT if on_worker else 0.0,
-            reserve=5 + settings.saved_pages if on_worker else 0,
+            reserve=source_calls(settings) if on_worker else 0,
         )
         return SpotifySource(sp, saved_pages=settings.saved_pages)
     if kind == "apple-music":
@@ -408,18 +408,23 @@ def _by_workers(started: list[float], ahead: int, workers: int, duration: float)
     return free[0] + duration
 
 
+def source_calls(settings: Settings) -> int:
+    """The most calls a Spotify import's history takes: profile, 3 top ranges, recent plays, the saved
+    pages (what a worker reserves at once)."""
+    return 5 + settings.saved_pages
+
+
 def calls_per_import(settings: Settings) -> int:
-    """What one Spotify import spends from the budget: profile, 3 top ranges, recent plays, the saved
-    pages, and audio features unless Spotify refused them (learnt once, for everyone)."""
+    """What one Spotify import spends from the budget: its history's calls (`source_calls`), and audio
+    features unless Spotify refused them (learnt once, for everyone)."""
     from fanapp.enrich.providers import SpotifyFeatures
     from fanapp.upstream.pauses import pause_store
 
-    calls = 5 + settings.saved_pages
     try:
         forbidden = pause_store(settings).paused_until(SpotifyFeatures.forbidden_key) is not None
     except Exception:  # the pause store unreachable: count the call (a longer wait, never a shorter)
         forbidden = False
-    return calls - (1 if forbidden else 0)
+    return source_calls(settings) + (0 if forbidden else 1)
 
 
 def record_duration(settings: Settings, seconds: float) -> None:

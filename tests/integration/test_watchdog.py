@@ -214,7 +214,8 @@ def test_a_visitor_queued_behind_the_spent_budget_is_told_so_with_a_wait(
             page = client.get(f"/import/{listener_id}").get_data(as_text=True)
             assert 'data-waits-for="budget"' in page and "Spotify lets each app make only so many" in page
             seconds = int(page.split('data-wait-seconds="')[1].split('"')[0])
-            # 3 imports x 7 calls, the window just spent: its calls leave in 30 s, then one import.
+            # 3 imports x 8 calls (7 for the history, 1 for audio features), the window just spent:
+            # its calls leave in 30 s, then one import.
             assert 30 <= seconds <= 36, seconds
         finally:
             _lose_everything(settings, conn)
