@@ -44,6 +44,7 @@ SPREAD = float(os.environ.get("BENCH_SPIKE_SPREAD", "10"))
 # 0.1-0.3 s; with answers in a millisecond an import is pure CPU and this machine's 2 cores its limit.
 LATENCY = float(os.environ.get("BENCH_SPIKE_LATENCY", "0.15"))
 WAIT = re.compile(r'data-wait-seconds="(\d+)"')
+POLL = re.compile(r'hx-trigger="every (\d+)s"')
 GIVE_UP = 300.0  # seconds a visitor waits for the builder before the run is called failed
 
 
@@ -107,7 +108,8 @@ def _visit(base: str, visit: Visit) -> None:
             shown = WAIT.search(where.text)
             if shown and visit.shown_wait is None:
                 visit.shown_wait, visit.shown_at = float(shown.group(1)), time.monotonic()
-            time.sleep(1.0)  # as the page polls (htmx, every second)
+            poll = POLL.search(where.text)
+            time.sleep(float(poll.group(1)) if poll else 1.0)  # as the page polls (htmx)
             where = web.get(where.url, allow_redirects=False, timeout=30)
         visit.error = "no builder in time"
     except (requests.RequestException, KeyError, IndexError) as exc:

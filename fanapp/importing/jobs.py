@@ -354,9 +354,13 @@ def _defer_or_fail(
 # -- how long a queued visitor waits -------------------------------------------------------------------
 
 DURATION_KEY = "import-seconds"  # the recent import duration (an average), shared by every worker
-# The page polls every second: a visitor sees the end half a poll later on average, and the builder
-# then loads (about half a second more in a spike, measured by `bench.connect_spike`).
-NOTICED = 1.0
+# A visitor sees the end half a poll later on average, and the builder then loads (about half a second
+# more in a spike, measured by `bench.connect_spike`).
+BUILDER_LOAD = 0.5
+# The progress page polls every second while the wait is short, less often while it is long (a tenth of
+# the wait): in a spike most visitors wait a window or two, and their polls were the web workers'
+# largest load. At most every 4 s: within gunicorn's 5 s keep-alive, so a browser keeps its connection.
+POLL_SECONDS, LONGEST_POLL = 1, 4
 DEFAULT_DURATION = 4.0  # seconds: the import after a budget wait, until imports have been measured
 # The measured average outlives a quiet week: a spike after quiet hours is told waits from the last
 # imports measured, not from a guess (`wait` shows no figure for the workers' queue while none is).
@@ -370,6 +374,12 @@ class Wait:
 
     seconds: int
     budget_bound: bool
+    poll: int = POLL_SECONDS  # how often the page asks again, in seconds
+
+
+def poll_seconds(wait: float) -> int:
+    """How often the progress page asks again during a wait of `wait` seconds."""
+    return max(POLL_SECONDS, min(LONGEST_POLL, int(wait // 10)))
 
 
 BEGUN = "begun_at"  # a running job's meta: when its import began, after any wait for the call budget
@@ -448,7 +458,7 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
     every import takes `calls_per_import` calls at once (one running but still waiting for room
     too), as the window has room (`seconds_until_calls`: the window's calls leave 30 s after they
     were made, at the times they were made), then one import's time to finish. Whichever is slower is
-    the wait, plus `NOTICED` (the page's next poll, the builder's load). Until an import has been
+    the wait, plus half the page's poll and the builder's load. Until an import has been
     measured, only a wait for the budget is given.
     """
     if position is None or not settings.redis_url:
@@ -476,5 +486,7 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
         # No import measured yet: the figure would be a guess shown as a fact (in a spike's first
         # seconds it was shown as 6 s where 2-3 s passed); the page shows the queue position alone.
         return None
-    seconds = max(by_workers, by_budget) + NOTICED
-    return Wait(seconds=max(1, round(seconds)), budget_bound=by_budget > by_workers)
+    until_done = max(by_workers, by_budget)
+    poll = poll_seconds(until_done)
+    seconds = until_done + poll / 2 + BUILDER_LOAD
+    return Wait(seconds=max(1, round(seconds)), budget_bound=by_budget > by_workers, poll=poll)

@@ -1,10 +1,11 @@
-"""How long a queued import waits for a worker: each import takes the first worker free."""
+"""How long a queued import waits for a worker (each import takes the first worker free), and how often
+its page asks again."""
 
 from __future__ import annotations
 
 import pytest
 
-from fanapp.importing.jobs import _by_workers
+from fanapp.importing.jobs import _by_workers, poll_seconds
 
 
 @pytest.mark.parametrize(
@@ -21,3 +22,10 @@ from fanapp.importing.jobs import _by_workers
 )
 def test_each_import_takes_the_first_worker_free(started: list[float], ahead: int, expected: float) -> None:
     assert _by_workers(started, ahead, 4, 2.0) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("wait", "poll"), [(0.0, 1), (3.0, 1), (19.9, 1), (20.0, 2), (33.0, 3), (58.0, 4), (600.0, 4)]
+)
+def test_a_long_wait_is_polled_less_often(wait: float, poll: int) -> None:
+    assert poll_seconds(wait) == poll
