@@ -128,12 +128,17 @@ def _progress_page(listener: Any) -> Response:
     """The progress page (or its fragment): the stage, the place in the queue and an honest wait."""
     settings = config.current()
     position = jobs.position(settings, listener)
+    wait = jobs.wait(settings, listener, position)
+    # While Spotify has paused the app the wait is minutes long: the page asks as seldom as it may.
+    paused = listener.import_status == "waiting"
+    poll = jobs.LONGEST_POLL if paused else (wait.poll if wait else jobs.POLL_SECONDS)
     return render(
         "pages/progress.html",
         "partials/progress.html",
         listener=listener,
         position=position,
-        wait=jobs.wait(settings, listener, position),
+        wait=wait,
+        poll=poll,
     )
 
 

@@ -208,6 +208,7 @@ def test_a_visitor_queued_behind_the_spent_budget_is_told_so_with_a_wait(
             # Two imports ahead, four workers: the workers are not the limit, and the budget has room.
             assert 'data-waits-for="queue"' in page and "number 3 in the queue" in page
             assert int(page.split('data-wait-seconds="')[1].split('"')[0]) == 3  # one import, and the poll
+            assert 'hx-trigger="every 1s"' in page  # a short wait: asked again every second
             budget = budget_for(settings)
             while budget.try_acquire("spotify"):  # other fans' calls spend the whole window
                 pass
@@ -217,6 +218,7 @@ def test_a_visitor_queued_behind_the_spent_budget_is_told_so_with_a_wait(
             # 3 imports x 8 calls (7 for the history, 1 for audio features), the window just spent:
             # its calls leave in 30 s, then one import.
             assert 30 <= seconds <= 36, seconds
+            assert 'hx-trigger="every 3s"' in page  # a long wait is asked about less often
         finally:
             _lose_everything(settings, conn)
     conn.close()
