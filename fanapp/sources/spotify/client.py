@@ -13,7 +13,13 @@ from spotipy.oauth2 import SpotifyClientCredentials
 
 from fanapp.config import Settings
 from fanapp.sources import SourceError
-from fanapp.upstream.session import BodyTooLarge, UpstreamPaused, guarded_session, retry_after_seconds
+from fanapp.upstream.session import (
+    BodyTooLarge,
+    GuardedSession,
+    UpstreamPaused,
+    guarded_session,
+    retry_after_seconds,
+)
 
 T = TypeVar("T")
 
@@ -26,7 +32,7 @@ class SpotifyAuthError(SourceError):
         self.error = error
 
 
-def http_session(settings: Settings, wait: float = 0.0, *, counted: bool = True) -> requests.Session:
+def http_session(settings: Settings, wait: float = 0.0, *, counted: bool = True) -> GuardedSession:
     """The guarded session every spotipy client and OAuth manager of the app calls through.
 
     Not spotipy's own urllib3 `Retry`: it sleeps inside the web worker on a 429 and reports a 5xx burst
@@ -45,7 +51,7 @@ def client(
     web request). `reserve`: calls taken from the budget at once before the client is returned (an
     import's calls, `GuardedSession.reserve`).
     """
-    session = guarded_session(settings, "spotify", wait=budget_wait)
+    session = http_session(settings, budget_wait)
     session.reserve(reserve)
     sp = spotipy.Spotify(
         auth=access_token,
