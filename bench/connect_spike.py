@@ -287,6 +287,13 @@ def _report(run: Run) -> float:
     ratios = sorted((v.builder_at - v.shown_at) / v.shown_wait for v in shown if v.shown_wait)  # type: ignore[operator]
     within = sum(1 for r in ratios if 1 / 1.3 <= r <= 1.3)
     done = len(took) or 1
+    for n, v in enumerate(run.visits):  # the misses one by one, to see where the estimate goes wrong
+        if v in shown and v.shown_wait and not 1 / 1.3 <= (v.builder_at - v.shown_at) / v.shown_wait <= 1.3:  # type: ignore[operator]
+            print(
+                f"# connect_spike miss: visitor {n + 1} shown {v.shown_wait:.0f} s at "
+                f"+{v.shown_at - v.started:.1f} s, builder after {v.builder_at - v.shown_at:.1f} s",  # type: ignore[operator]
+                flush=True,
+            )
     kinds = "(" + ",".join(sorted(set(errors))) + ")" if errors else ""
     print(
         f"connect_spike workers={run.workers} budget={run.budget} visitors={len(run.visits)} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import statistics
 import time
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from fanapp.sources.spotify import client as spotify_client
 from fanapp.sources.spotify.history import SpotifySource
 from fanapp.sources.spotify.matching import SpotifyMatcher
 from fanapp.upstream.session import UpstreamPaused, guarded_session
-from fanapp.upstream.shared import redis_client
+from fanapp.upstream.shared import Breaker, redis_client, serving_redis
 
 log = logging.getLogger(__name__)
 
@@ -354,9 +355,11 @@ def _defer_or_fail(
 # -- how long a queued visitor waits -------------------------------------------------------------------
 
 DURATION_KEY = "import-seconds"  # the recent import duration (an average), shared by every worker
-# A visitor sees the end half a poll later on average, and the builder then loads (about half a second
-# more in a spike, measured by `bench.connect_spike`).
-BUILDER_LOAD = 0.5
+# A visitor sees the end half a poll later on average, and the builder then loads: how long that takes
+# is measured by the web workers (the builder page's recent load times, a list newest first), since it
+# is a fifth of a short wait and differs by host and load (0.1 s quiet, 0.5 s in a spike on 2 cores).
+BUILDER_KEY, BUILDER_SAMPLES = "builder-seconds", 20
+BUILDER_LOAD = 0.5  # seconds, until the builder has been measured
 # The progress page polls every second while the wait is short, less often while it is long (a tenth of
 # the wait): in a spike most visitors wait a window or two, and their polls were the web workers'
 # largest load. At most every 4 s: within gunicorn's 5 s keep-alive, so a browser keeps its connection.
@@ -437,6 +440,26 @@ def calls_per_import(settings: Settings) -> int:
     return source_calls(settings) + (0 if forbidden else 1)
 
 
+_recording = Breaker()  # the builder's measurements: skipped at once while Redis is slow or down
+
+
+def record_builder_load(settings: Settings, seconds: float) -> None:
+    """Keep one builder page's load time among the recent ones the waits are estimated from, in one
+    round trip on the serving path's quick client (only an estimate depends on it)."""
+    if not settings.redis_url:
+        return
+    key = settings.redis_prefix + BUILDER_KEY
+
+    def push() -> None:
+        pipe = serving_redis(settings.redis_url).pipeline(transaction=False)
+        pipe.lpush(key, f"{seconds:.3f}")
+        pipe.ltrim(key, 0, BUILDER_SAMPLES - 1)
+        pipe.expire(key, DURATION_SECONDS)
+        pipe.execute()
+
+    _recording.call(push)
+
+
 def record_duration(settings: Settings, seconds: float) -> None:
     """Fold one import's duration into the shared average the waits are estimated from."""
     if not settings.redis_url:
@@ -458,7 +481,7 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
     every import takes `calls_per_import` calls at once (one running but still waiting for room
     too), as the window has room (`seconds_until_calls`: the window's calls leave 30 s after they
     were made, at the times they were made), then one import's time to finish. Whichever is slower is
-    the wait, plus half the page's poll and the builder's load. Until an import has been
+    the wait, plus half the page's poll and the builder's load (as measured). Until an import has been
     measured, only a wait for the budget is given.
     """
     if position is None or not settings.redis_url:
@@ -467,8 +490,12 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
 
     try:
         conn = redis_client(settings.redis_url)
-        measured = conn.get(settings.redis_prefix + DURATION_KEY)
+        pipe = conn.pipeline(transaction=False)
+        pipe.get(settings.redis_prefix + DURATION_KEY)
+        pipe.lrange(settings.redis_prefix + BUILDER_KEY, 0, -1)
+        measured, loads = pipe.execute()
         duration = float(measured) if measured else DEFAULT_DURATION
+        builder = statistics.median(map(float, loads)) if loads else BUILDER_LOAD
         running = _running(settings, conn)
         by_budget = 0.0
         if (listener.source or "") == "spotify" and settings.spotify_budget > 0:
@@ -488,5 +515,5 @@ def wait(settings: Settings, listener: Listener, position: int | None) -> Wait |
         return None
     until_done = max(by_workers, by_budget)
     poll = poll_seconds(until_done)
-    seconds = until_done + poll / 2 + BUILDER_LOAD
+    seconds = until_done + poll / 2 + builder
     return Wait(seconds=max(1, round(seconds)), budget_bound=by_budget > by_workers, poll=poll)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from fanapp import episodes
+from fanapp import config, episodes
+from fanapp.importing import jobs
 from fanapp.site.db import db
 from fanapp.site.limits import limiter, publish_limit
 from fanapp.web import visitor
@@ -77,7 +79,12 @@ def _edit(episode_id: int, change: Callable[[], object]) -> Response:
 @bp.get("/<int:episode_id>")
 def build(episode_id: int) -> Response:
     """The builder page (or, for htmx, the filtered history list)."""
-    return _page(episode_id, "partials/history.html", request.args.get("q", "")[:100])
+    started = time.perf_counter()
+    page = _page(episode_id, "partials/history.html", request.args.get("q", "")[:100])
+    if not is_htmx() and page.status_code == 200:
+        # What a visitor at the end of an import waits for after the last poll: the queue's waits count it.
+        jobs.record_builder_load(config.current(), time.perf_counter() - started)
+    return page
 
 
 @bp.post("/<int:episode_id>/add")

@@ -156,6 +156,10 @@ def test_a_job_lost_with_redis_is_queued_again_and_then_runs(queued_app: Flask, 
     done = client.get(progress)
     assert done.status_code == 303 and "/build/" in done.headers["Location"]
     assert _tokens(queued_app) == []
+    # The builder's load, which the next visitors' waits count, is measured as the page is served.
+    assert client.get(done.headers["Location"]).status_code == 200
+    loads = conn.lrange(settings.redis_prefix + jobs.BUILDER_KEY, 0, -1)
+    assert len(loads) == 1 and 0 < float(loads[0]) < 60
     conn.close()
 
 
@@ -209,6 +213,11 @@ def test_a_visitor_queued_behind_the_spent_budget_is_told_so_with_a_wait(
             assert 'data-waits-for="queue"' in page and "number 3 in the queue" in page
             assert int(page.split('data-wait-seconds="')[1].split('"')[0]) == 3  # one import, and the poll
             assert 'hx-trigger="every 1s"' in page  # a short wait: asked again every second
+            for seconds in (1.9, 2.0, 0.1):  # the builder measured slow: the median of its loads counts
+                jobs.record_builder_load(settings, seconds)
+            page = client.get(f"/import/{listener_id}").get_data(as_text=True)
+            assert int(page.split('data-wait-seconds="')[1].split('"')[0]) == 5  # 2.2 + 0.5 + 1.9
+            conn.delete(settings.redis_prefix + jobs.BUILDER_KEY)
             budget = budget_for(settings)
             while budget.try_acquire("spotify"):  # other fans' calls spend the whole window
                 pass
