@@ -44,7 +44,7 @@ SPREAD = float(os.environ.get("BENCH_SPIKE_SPREAD", "10"))
 # 0.1-0.3 s; with answers in a millisecond an import is pure CPU and this machine's 2 cores its limit.
 LATENCY = float(os.environ.get("BENCH_SPIKE_LATENCY", "0.15"))
 WAIT = re.compile(r'data-wait-seconds="(\d+)"')
-POLL = re.compile(r'hx-trigger="every ([\d.]+)s"')
+POLL = re.compile(r'hx-trigger="every (\d+)s"')
 GIVE_UP = 300.0  # seconds a visitor waits for the builder before the run is called failed
 
 

@@ -55,8 +55,9 @@ CONNECTIONS = 64
 THREADS = 2
 IMAGE_EPISODES = 15
 # Each measured shape is run this many times and its median rps and p99 reported: one 6 s run's p99 is
-# whichever stall of the shared machine fell in it (hello world's own p99 moved from 0.5 to 0.8 s
-# between two runs of one benchmark), and the issue's own figures are medians of rounds.
+# whichever streak fell in it (gevent serves a keep-alive connection whose next request is already
+# there without yielding, so a few connections are served back to back while the others wait; hello
+# world's own p99 moved from 0.5 to 0.8 s between two runs), and the issue's figures are medians too.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 LUA = """

@@ -357,7 +357,7 @@ def _defer_or_fail(
 DURATION_KEY = "import-seconds"  # the recent import duration (an average), shared by every worker
 # A visitor sees the end half a poll later on average, and the builder then loads: how long that takes
 # is measured by the web workers (the builder page's recent load times, a list newest first), since it
-# is a fifth of a short wait and differs by host and load (0.1 s quiet, 0.5 s in a spike on 2 cores).
+# is a large part of a short wait and differs by host and load.
 BUILDER_KEY, BUILDER_SAMPLES = "builder-seconds", 20
 BUILDER_LOAD = 0.5  # seconds, until the builder has been measured
 # The progress page polls every second while the wait is short, less often while it is long (a tenth of
