@@ -17,9 +17,9 @@ stored), sequentially, median of distinct episodes; warm = wrk over those episod
 One line per measure, e.g. `public_surfaces surface=share traffic=uniform rps=... ratio_to_hello=...
 p99_ms=... hello_p99_ms=... p99_ratio=...`, then `public_images size=card cold_ms=... warm_ratio=...`.
 Hello is measured before and after the surfaces; its median is the baseline (a shared machine drifts).
-Each measured shape (and hello) runs `BENCH_ROUNDS` times (3; `--quick`: once): medians of rps and p99.
+Each measured shape (and hello) runs `BENCH_ROUNDS` times (5; `--quick`: once): medians of rps and p99.
 
-    .venv/bin/python -m bench.public_surfaces            # the full run (~10 minutes)
+    .venv/bin/python -m bench.public_surfaces            # the full run (~16 minutes)
     .venv/bin/python -m bench.public_surfaces --quick    # shorter runs, no Zipf
 """
 
@@ -58,7 +58,7 @@ IMAGE_EPISODES = 15
 # whichever streak fell in it (gevent serves a keep-alive connection whose next request is already
 # there without yielding, so a few connections are served back to back while the others wait; hello
 # world's own p99 moved from 0.5 to 0.8 s between two runs), and the issue's figures are medians too.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 LUA = """
 local paths = {}
