@@ -5,8 +5,9 @@ Three runs in one go, each on a fresh database and Redis prefix:
 - `workers=1 budget=1000`: the baseline, one RQ worker (the shape before issue 13);
 - `workers=IMPORT_WORKERS budget=1000`: a call budget that allows the spike; p90 connect → builder;
 - `workers=IMPORT_WORKERS budget=120` (the default): the budget is the limit. Sampled every 0.25 s:
-  how often a worker sat idle while jobs were queued and the budget had room; and for each visitor
-  shown a wait, the shown wait against the real one (from that page to the builder).
+  how often a worker sat idle while jobs were queued and the budget had room (and how often the same
+  worker had been idle at the sample before too: longer than the moment between two jobs); and for
+  each visitor shown a wait, the shown wait against the real one (from that page to the builder).
 
 The double runs in its own process (Spotify is another machine; beside the 50 visitors' threads it
 halved the throughput). Each run prints `connect_spike workers=… budget=… visitors=50 p50_s=… p90_s=…
@@ -57,6 +58,7 @@ class Visit:
     shown_at: float = 0.0
     builder_at: float | None = None
     error: str = ""
+    seen: list[tuple[float, int]] = field(default_factory=list)  # every wait shown: (seconds in, wait)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Run:
     budget: int
     visits: list[Visit] = field(default_factory=list)
     idle_samples: int = 0
+    sustained_idle_samples: int = 0  # idle in this sample and the one before: not just between jobs
     samples: int = 0
     calls: int = 0
     import_seconds: float = float("nan")  # the workers' own average import duration (jobs.DURATION_KEY)
@@ -108,6 +111,8 @@ def _visit(base: str, visit: Visit) -> None:
             shown = WAIT.search(where.text)
             if shown and visit.shown_wait is None:
                 visit.shown_wait, visit.shown_at = float(shown.group(1)), time.monotonic()
+            if shown:
+                visit.seen.append((time.monotonic() - visit.started, int(shown.group(1))))
             poll = POLL.search(where.text)
             time.sleep(float(poll.group(1)) if poll else 1.0)  # as the page polls (htmx)
             where = web.get(where.url, allow_redirects=False, timeout=30)
@@ -128,10 +133,11 @@ def _sample(run: Run, env: dict[str, str], stop: threading.Event) -> None:
     conn = redis.Redis.from_url(REDIS_URL)
     queue = Queue(env["REDIS_PREFIX"] + "fanapp", connection=conn)
     budget = budget_for(settings)
+    was_idle: set[str] = set()
     while not stop.wait(0.25):
         try:
             waiting = queue.count
-            idle = sum(1 for w in Worker.all(queue=queue) if w.get_state() == "idle")
+            idle = {w.name for w in Worker.all(queue=queue) if w.get_state() == "idle"}
             room = budget.remaining("spotify")
         except redis.RedisError:
             continue
@@ -139,6 +145,9 @@ def _sample(run: Run, env: dict[str, str], stop: threading.Event) -> None:
             run.samples += 1
             if idle and room > 0:
                 run.idle_samples += 1
+                if idle & was_idle:
+                    run.sustained_idle_samples += 1
+        was_idle = idle if waiting and room > 0 else set()
     conn.close()
 
 
@@ -291,7 +300,8 @@ def _report(run: Run) -> float:
         if v in shown and v.shown_wait and not 1 / 1.3 <= (v.builder_at - v.shown_at) / v.shown_wait <= 1.3:  # type: ignore[operator]
             print(
                 f"# connect_spike miss: visitor {n + 1} shown {v.shown_wait:.0f} s at "
-                f"+{v.shown_at - v.started:.1f} s, builder after {v.builder_at - v.shown_at:.1f} s",  # type: ignore[operator]
+                f"+{v.shown_at - v.started:.1f} s, builder after {v.builder_at - v.shown_at:.1f} s; "  # type: ignore[operator]
+                f"shown {' '.join(f'{w}@{t:.1f}' for t, w in v.seen)}",
                 flush=True,
             )
     kinds = "(" + ",".join(sorted(set(errors))) + ")" if errors else ""
@@ -302,6 +312,7 @@ def _report(run: Run) -> float:
         f"p50_s={_quantile(took, 0.5):.1f} "
         f"p90_s={_quantile(took, 0.9):.1f} max_s={(took[-1] if took else float('nan')):.1f} "
         f"idle_worker_samples={run.idle_samples}/{run.samples} "
+        f"sustained_idle_samples={run.sustained_idle_samples} "
         f"waits_within_30pct={within}/{len(ratios)} "
         f"wait_ratio_median={(statistics.median(ratios) if ratios else float('nan')):.2f} "
         f"spotify_calls_per_import={run.calls / done:.1f} import_s={run.import_seconds:.2f} "
