@@ -95,6 +95,10 @@ def test_two_people_make_a_duet(site: Site, open_tab: OpenTab, tmp_path: Path) -
     expect(two.page.get_by_test_id("character-b").get_by_test_id("character-name")).to_have_text(HOSTILE_1)
     assert ids(two.page, "b") == [s["id"] for s in original["characters"][1]["songs"]]
     two.page.get_by_test_id("character-b").get_by_test_id("co-star").click()
+    # The link loads the invitation again with the choice made: axe must read that page, not the one
+    # being left (evaluated mid-navigation it finds no document).
+    expect(two.page.get_by_test_id("character-b").get_by_text("You co-star with")).to_be_visible()
+    two.page.wait_for_load_state("load")
     upload = two.page.get_by_test_id("upload-export")
     axe(two.page, "invitation, co-star chosen", found)
     two.assert_fits()
