@@ -60,6 +60,17 @@ class Visit:
     error: str = ""
     seen: list[tuple[float, int]] = field(default_factory=list)  # every wait shown: (seconds in, wait)
 
+    def ratio(self) -> float | None:
+        """The real wait (first shown wait to builder) over the first shown wait; None if none shown."""
+        if not self.shown_wait or self.builder_at is None:
+            return None
+        return (self.builder_at - self.shown_at) / self.shown_wait
+
+
+def _within(ratio: float) -> bool:
+    """Whether a shown wait was within 30 % of the real one."""
+    return 1 / 1.3 <= ratio <= 1.3
+
 
 @dataclass
 class Run:
@@ -292,15 +303,15 @@ def _quantile(values: list[float], q: float) -> float:
 def _report(run: Run) -> float:
     took = run.durations()
     errors = [v.error.split(" at ")[0] for v in run.visits if v.error]
-    shown = [v for v in run.visits if v.shown_wait is not None and v.builder_at is not None]
-    ratios = sorted((v.builder_at - v.shown_at) / v.shown_wait for v in shown if v.shown_wait)  # type: ignore[operator]
-    within = sum(1 for r in ratios if 1 / 1.3 <= r <= 1.3)
+    ratios = sorted(r for v in run.visits if (r := v.ratio()) is not None)
+    within = sum(1 for r in ratios if _within(r))
     done = len(took) or 1
     for n, v in enumerate(run.visits):  # the misses one by one, to see where the estimate goes wrong
-        if v in shown and v.shown_wait and not 1 / 1.3 <= (v.builder_at - v.shown_at) / v.shown_wait <= 1.3:  # type: ignore[operator]
+        ratio = v.ratio()
+        if ratio is not None and not _within(ratio):
             print(
                 f"# connect_spike miss: visitor {n + 1} shown {v.shown_wait:.0f} s at "
-                f"+{v.shown_at - v.started:.1f} s, builder after {v.builder_at - v.shown_at:.1f} s; "  # type: ignore[operator]
+                f"+{v.shown_at - v.started:.1f} s, builder after {ratio * (v.shown_wait or 0):.1f} s; "
                 f"shown {' '.join(f'{w}@{t:.1f}' for t, w in v.seen)}",
                 flush=True,
             )
